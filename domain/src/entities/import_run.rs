@@ -1,0 +1,28 @@
+//! One run of an importer (or of the demo seed): what it read, stored and rejected.
+
+use sea_orm::entity::prelude::*;
+
+use super::ImportRunStatus;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "import_runs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// The upstream source, e.g. `goszakup`, `zakup_sk_kz`, `demo`.
+    pub source: String,
+    pub status: ImportRunStatus,
+    pub started_at: DateTimeUtc,
+    pub finished_at: Option<DateTimeUtc>,
+    pub rows_in: i64,
+    pub rows_stored: i64,
+    pub rows_rejected: i64,
+    /// Where a resumed run picks up (an upstream page cursor, a file offset).
+    pub checkpoint: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

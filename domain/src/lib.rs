@@ -1,0 +1,25 @@
+//! Scrutiny's domain layer: the types the rest of the system speaks in, the sea-orm entities
+//! that store them on SQLite and PostgreSQL alike, one migration set, and the services that
+//! query and load them.
+//!
+//! This crate knows nothing of HTTP or of upstream transports: the API and the importers
+//! depend on it, never the other way round.
+
+pub mod biin;
+pub mod db;
+pub mod demo;
+pub mod entities;
+pub mod error;
+pub mod kato;
+pub mod migration;
+pub mod money;
+pub mod names;
+pub mod organizations;
+pub mod pagination;
+pub mod provenance;
+
+pub use biin::{Biin, BiinError};
+pub use error::DomainError;
+pub use kato::KatoCode;
+pub use money::Money;
+pub use names::LocalizedName;
