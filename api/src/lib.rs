@@ -1,1 +1,13 @@
+//! Scrutiny's HTTP API: poem + poem-openapi endpoints over the domain layer.
+//! The `scrutiny` binary (`src/main.rs`) is a thin command line over this library.
 
+pub mod config;
+pub mod dto;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::{Application, api_service, openapi_yaml, routes};

@@ -32,14 +32,8 @@ const SECOND_WEIGHTS: [u32; 11] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];
 /// The check digit for the first 11 digits, or `None` when both weightings leave remainder 10
 /// (such prefixes are never issued).
 pub fn check_digit(first_eleven: &[u32; 11]) -> Option<u32> {
-    let weighted = |weights: &[u32; 11]| -> u32 {
-        first_eleven
-            .iter()
-            .zip(weights)
-            .map(|(d, w)| d * w)
-            .sum::<u32>()
-            % 11
-    };
+    let weighted =
+        |weights: &[u32; 11]| -> u32 { first_eleven.iter().zip(weights).map(|(d, w)| d * w).sum::<u32>() % 11 };
     match weighted(&FIRST_WEIGHTS) {
         10 => match weighted(&SECOND_WEIGHTS) {
             10 => None,
@@ -78,18 +72,12 @@ impl FromStr for Biin {
         }
         let mut digits = [0u32; 12];
         for (position, found) in input.chars().enumerate() {
-            digits[position] = found.to_digit(10).ok_or(BiinError::NotADigit {
-                position: position + 1,
-                found,
-            })?;
+            digits[position] = found.to_digit(10).ok_or(BiinError::NotADigit { position: position + 1, found })?;
         }
         let first_eleven: [u32; 11] = digits[..11].try_into().expect("slice of 11");
         let expected = check_digit(&first_eleven).ok_or(BiinError::NoCheckDigit)?;
         if expected != digits[11] {
-            return Err(BiinError::CheckDigitMismatch {
-                expected,
-                found: digits[11],
-            });
+            return Err(BiinError::CheckDigitMismatch { expected, found: digits[11] });
         }
         Ok(Biin(input.to_owned()))
     }
@@ -123,10 +111,7 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/goszakup");
         let mut found = Vec::new();
         for (file, fields) in [
-            (
-                "contract-all-page.json",
-                &["supplier_biin", "customer_bin"][..],
-            ),
+            ("contract-all-page.json", &["supplier_biin", "customer_bin"][..]),
             ("plans-all-page.json", &["subject_biin"][..]),
         ] {
             let text = std::fs::read_to_string(format!("{dir}/{file}")).expect("goszakup page");
@@ -145,11 +130,7 @@ mod tests {
     #[test]
     fn every_identifier_in_the_real_goszakup_pages_is_valid() {
         let identifiers = real_identifiers();
-        assert!(
-            identifiers.len() >= 1000,
-            "found only {}",
-            identifiers.len()
-        );
+        assert!(identifiers.len() >= 1000, "found only {}", identifiers.len());
         for (place, value) in identifiers {
             if let Err(error) = value.parse::<Biin>() {
                 panic!("{place}: {value:?} rejected: {error}");
@@ -196,24 +177,9 @@ mod tests {
     #[test]
     fn malformed_input_names_the_reason() {
         assert_eq!("12345".parse::<Biin>(), Err(BiinError::WrongLength(5)));
-        assert_eq!(
-            "16044000716X".parse::<Biin>(),
-            Err(BiinError::NotADigit {
-                position: 12,
-                found: 'X'
-            })
-        );
-        assert_eq!(
-            " 60440007161".parse::<Biin>(),
-            Err(BiinError::NotADigit {
-                position: 1,
-                found: ' '
-            })
-        );
-        assert_eq!(
-            "1604400071610".parse::<Biin>(),
-            Err(BiinError::WrongLength(13))
-        );
+        assert_eq!("16044000716X".parse::<Biin>(), Err(BiinError::NotADigit { position: 12, found: 'X' }));
+        assert_eq!(" 60440007161".parse::<Biin>(), Err(BiinError::NotADigit { position: 1, found: ' ' }));
+        assert_eq!("1604400071610".parse::<Biin>(), Err(BiinError::WrongLength(13)));
     }
 
     #[test]
@@ -224,10 +190,7 @@ mod tests {
             let prefix: [u32; 11] = std::array::from_fn(|i| text.as_bytes()[i] as u32 - 48);
             if check_digit(&prefix).is_none() {
                 seen_none = true;
-                assert_eq!(
-                    format!("{text}0").parse::<Biin>(),
-                    Err(BiinError::NoCheckDigit)
-                );
+                assert_eq!(format!("{text}0").parse::<Biin>(), Err(BiinError::NoCheckDigit));
                 break;
             }
         }
@@ -240,24 +203,14 @@ mod tests {
         for n in 0..5_000u64 {
             let text = format!("{:011}", 90_010_000_000 + n);
             let prefix: [u32; 11] = std::array::from_fn(|i| text.as_bytes()[i] as u32 - 48);
-            let first: u32 = prefix
-                .iter()
-                .zip(FIRST_WEIGHTS)
-                .map(|(d, w)| d * w)
-                .sum::<u32>()
-                % 11;
-            if first == 10 {
-                if let Some(biin) = Biin::from_prefix(&prefix) {
-                    let second: u32 = prefix
-                        .iter()
-                        .zip(SECOND_WEIGHTS)
-                        .map(|(d, w)| d * w)
-                        .sum::<u32>()
-                        % 11;
-                    assert_eq!(biin.as_str().as_bytes()[11] as u32 - 48, second);
-                    assert!(biin.as_str().parse::<Biin>().is_ok());
-                    checked += 1;
-                }
+            let first: u32 = prefix.iter().zip(FIRST_WEIGHTS).map(|(d, w)| d * w).sum::<u32>() % 11;
+            if first == 10
+                && let Some(biin) = Biin::from_prefix(&prefix)
+            {
+                let second: u32 = prefix.iter().zip(SECOND_WEIGHTS).map(|(d, w)| d * w).sum::<u32>() % 11;
+                assert_eq!(biin.as_str().as_bytes()[11] as u32 - 48, second);
+                assert!(biin.as_str().parse::<Biin>().is_ok());
+                checked += 1;
             }
         }
         assert!(checked > 10);

@@ -17,10 +17,7 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions {
-            max_connections: 10,
-            acquire_timeout: Duration::from_secs(5),
-        }
+        PoolOptions { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -31,11 +28,7 @@ pub async fn connect(url: &str, options: &PoolOptions) -> Result<DatabaseConnect
     let mut connect = ConnectOptions::new(url.to_owned());
     let in_memory = url.starts_with("sqlite::memory:") || url.contains("mode=memory");
     connect
-        .max_connections(if in_memory {
-            1
-        } else {
-            options.max_connections
-        })
+        .max_connections(if in_memory { 1 } else { options.max_connections })
         .min_connections(if in_memory { 1 } else { 0 })
         .acquire_timeout(options.acquire_timeout)
         .sqlx_logging(false)

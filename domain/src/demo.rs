@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +35,7 @@ pub const CONTRACTS: usize = 2_000;
 pub const PAYMENTS: usize = 10_000;
 pub const DECISIONS: usize = 100;
 
-const SEED: u64 = 0x5C_2023_0A_0B;
+const SEED: u64 = 0x005C_2023_0A0B;
 const ORGANIZATIONS_CSV: &str = include_str!("../../fixtures/demo/organizations.csv");
 const CATALOGUE_CSV: &str = include_str!("../../fixtures/demo/catalogue.csv");
 
@@ -275,9 +275,7 @@ impl Counts {
             bids: entities::bid::Entity::find().count(db).await?,
             awards: entities::award::Entity::find().count(db).await?,
             contracts: entities::contract::Entity::find().count(db).await?,
-            contract_amendments: entities::contract_amendment::Entity::find()
-                .count(db)
-                .await?,
+            contract_amendments: entities::contract_amendment::Entity::find().count(db).await?,
             payments: entities::payment::Entity::find().count(db).await?,
             delivery_acts: entities::delivery_act::Entity::find().count(db).await?,
             decisions: entities::decision::Entity::find().count(db).await?,
@@ -314,15 +312,11 @@ fn parse_organizations(text: &str) -> Result<Vec<DemoOrganization>, DomainError>
     let mut all: Vec<DemoOrganization> = Vec::new();
     for (index, row) in reader.deserialize::<DemoOrganization>().enumerate() {
         let line = index + 2;
-        let mut org =
-            row.map_err(|e| DomainError::DemoData(format!("organizations.csv line {line}: {e}")))?;
+        let mut org = row.map_err(|e| DomainError::DemoData(format!("organizations.csv line {line}: {e}")))?;
         org.parent_key = org.parent_key.filter(|key| !key.is_empty());
-        org.bin.parse::<Biin>().map_err(|e| {
-            DomainError::DemoData(format!(
-                "organizations.csv line {line}: BIN {}: {e}",
-                org.bin
-            ))
-        })?;
+        org.bin
+            .parse::<Biin>()
+            .map_err(|e| DomainError::DemoData(format!("organizations.csv line {line}: BIN {}: {e}", org.bin)))?;
         org.region_kato
             .parse::<KatoCode>()
             .map_err(|e| DomainError::DemoData(format!("organizations.csv line {line}: {e}")))?;
@@ -343,9 +337,7 @@ fn catalogue() -> Result<Vec<CatalogueItem>, DomainError> {
     reader
         .deserialize::<CatalogueItem>()
         .enumerate()
-        .map(|(index, row)| {
-            row.map_err(|e| DomainError::DemoData(format!("catalogue.csv line {}: {e}", index + 2)))
-        })
+        .map(|(index, row)| row.map_err(|e| DomainError::DemoData(format!("catalogue.csv line {}: {e}", index + 2))))
         .collect()
 }
 
@@ -378,21 +370,9 @@ const PROGRAMMES: [[&str; 3]; 4] = [
         "Қызметін қамтамасыз ету жөніндегі қызметтер",
         "Services supporting the body's operations",
     ],
-    [
-        "Капитальные расходы",
-        "Күрделі шығыстар",
-        "Capital expenditure",
-    ],
-    [
-        "Информатизация и цифровизация",
-        "Ақпараттандыру және цифрландыру",
-        "Informatization and digitalization",
-    ],
-    [
-        "Строительство и ремонт объектов",
-        "Объектілерді салу және жөндеу",
-        "Construction and repair of facilities",
-    ],
+    ["Капитальные расходы", "Күрделі шығыстар", "Capital expenditure"],
+    ["Информатизация и цифровизация", "Ақпараттандыру және цифрландыру", "Informatization and digitalization"],
+    ["Строительство и ремонт объектов", "Объектілерді салу және жөндеу", "Construction and repair of facilities"],
 ];
 
 const AMENDMENT_REASONS: [[&str; 3]; 3] = [
@@ -466,18 +446,13 @@ const DECISION_TOPICS: [[&str; 6]; 6] = [
 
 impl Generator {
     fn new(organizations: Vec<DemoOrganization>, catalogue: Vec<CatalogueItem>) -> Self {
-        let buyers = (0..organizations.len())
-            .filter(|&i| organizations[i].kind != OrganizationKind::Supplier)
-            .collect();
-        let suppliers = (0..organizations.len())
-            .filter(|&i| organizations[i].kind == OrganizationKind::Supplier)
-            .collect();
+        let buyers =
+            (0..organizations.len()).filter(|&i| organizations[i].kind != OrganizationKind::Supplier).collect();
+        let suppliers =
+            (0..organizations.len()).filter(|&i| organizations[i].kind == OrganizationKind::Supplier).collect();
         Generator {
             rng: fastrand::Rng::with_seed(SEED),
-            data: DemoData {
-                organizations,
-                ..Default::default()
-            },
+            data: DemoData { organizations, ..Default::default() },
             catalogue,
             buyers,
             suppliers,
@@ -531,20 +506,15 @@ impl Generator {
                 continue;
             }
             for year in FISCAL_YEARS {
-                for (programme_index, programme) in
-                    PROGRAMMES.iter().enumerate().take(2 + abp_index % 3)
-                {
-                    let approved_minor = self.rng.i64(2_000..60_000) * 1_000_000_00;
+                for (programme_index, programme) in PROGRAMMES.iter().enumerate().take(2 + abp_index % 3) {
+                    // 2 to 60 billion tenge, in tiyn.
+                    let approved_minor = self.rng.i64(2_000..60_000) * 1_000_000 * 100;
                     let key = format!("budget-{}-{year}-{programme_index}", self.org(buyer).key);
                     self.data.budget_lines.push(DemoBudgetLine {
                         key,
                         administrator: self.org(buyer).key.clone(),
                         fiscal_year: year,
-                        program_code: format!(
-                            "{:03}-{:03}-100",
-                            201 + abp_index,
-                            programme_index + 1
-                        ),
+                        program_code: format!("{:03}-{:03}-100", 201 + abp_index, programme_index + 1),
                         name: programme.map(str::to_owned),
                         approved_minor,
                     });
@@ -555,12 +525,8 @@ impl Generator {
 
     fn budget_line_for(&mut self, buyer: usize, year: i32) -> Option<String> {
         let prefix = format!("budget-{}-{year}-", self.org(buyer).key);
-        let lines: Vec<&DemoBudgetLine> = self
-            .data
-            .budget_lines
-            .iter()
-            .filter(|line| line.key.starts_with(&prefix))
-            .collect();
+        let lines: Vec<&DemoBudgetLine> =
+            self.data.budget_lines.iter().filter(|line| line.key.starts_with(&prefix)).collect();
         if lines.is_empty() {
             return None;
         }
@@ -585,11 +551,7 @@ impl Generator {
             // The newest tenders are still open or under evaluation when the data was taken.
             let still_open = year == 2025 && published_at.ordinal() > 240;
             let status = if still_open {
-                if self.rng.bool() {
-                    TenderStatus::Published
-                } else {
-                    TenderStatus::Evaluation
-                }
+                if self.rng.bool() { TenderStatus::Published } else { TenderStatus::Evaluation }
             } else if method == ProcurementMethod::SingleSource {
                 TenderStatus::Awarded
             } else {
@@ -647,10 +609,7 @@ impl Generator {
                     delivery_kato: self.org(buyer).region_kato.clone(),
                     vat_included,
                 });
-                if matches!(
-                    status,
-                    TenderStatus::Awarded | TenderStatus::Failed | TenderStatus::Evaluation
-                ) {
+                if matches!(status, TenderStatus::Awarded | TenderStatus::Failed | TenderStatus::Evaluation) {
                     self.bids_award_contract(
                         &key,
                         &lot_key,
@@ -706,8 +665,7 @@ impl Generator {
         let mut best: Option<(usize, i64)> = None;
         for (bid_index, &bidder) in bidders.iter().take(bidder_count).enumerate() {
             let amount_minor = self.scale(lot_amount, 82..101);
-            let admitted =
-                status != TenderStatus::Failed && (bid_index == 0 || self.rng.u32(0..10) > 1);
+            let admitted = status != TenderStatus::Failed && (bid_index == 0 || self.rng.u32(0..10) > 1);
             let submitted_at = bids_close_at - Duration::hours(self.rng.i64(2..200));
             self.data.bids.push(DemoBid {
                 key: format!("bid-{lot}-{bid_index}"),
@@ -806,26 +764,15 @@ impl Generator {
             let year = FISCAL_YEARS[self.rng.usize(0..FISCAL_YEARS.len())];
             let day = self.rng.u32(15..300);
             let signed_at = self.working_moment(year, day);
-            let amount_minor =
-                self.scale(Self::unit_price_minor(&item)?, 90..111) * item.quantity as i64;
-            self.push_contract(
-                buyer,
-                supplier,
-                None,
-                ProcurementMethod::SingleSource,
-                &item,
-                signed_at,
-                amount_minor,
-            );
+            let amount_minor = self.scale(Self::unit_price_minor(&item)?, 90..111) * item.quantity as i64;
+            self.push_contract(buyer, supplier, None, ProcurementMethod::SingleSource, &item, signed_at, amount_minor);
         }
         Ok(())
     }
 
     fn amendments(&mut self) {
         for index in 0..self.data.contracts.len() {
-            if self.data.contracts[index].status == ContractStatus::Signed
-                || self.rng.u32(0..100) >= 12
-            {
+            if self.data.contracts[index].status == ContractStatus::Signed || self.rng.u32(0..100) >= 12 {
                 continue;
             }
             let count = if self.rng.u32(0..10) < 3 { 2 } else { 1 };
@@ -834,8 +781,7 @@ impl Generator {
             for sequence in 1..=count {
                 signed_at += Duration::days(self.rng.i64(10..40));
                 let new_amount = self.scale(amount, 90..111);
-                let reason = AMENDMENT_REASONS[self.rng.usize(0..AMENDMENT_REASONS.len())]
-                    .map(str::to_owned);
+                let reason = AMENDMENT_REASONS[self.rng.usize(0..AMENDMENT_REASONS.len())].map(str::to_owned);
                 let contract = &self.data.contracts[index];
                 self.data.amendments.push(DemoAmendment {
                     key: format!("amendment-{}-{sequence}", contract.key),
@@ -883,31 +829,19 @@ impl Generator {
             let weights: Vec<i64> = (0..count).map(|_| self.rng.i64(1..10)).collect();
             let weight_sum: i64 = weights.iter().sum();
             let window_start = contract.signed_at + Duration::days(5);
-            let year_end = Utc
-                .with_ymd_and_hms(contract.fiscal_year, 12, 28, 12, 0, 0)
-                .unwrap();
+            let year_end = Utc.with_ymd_and_hms(contract.fiscal_year, 12, 28, 12, 0, 0).unwrap();
             let window_days = (year_end - window_start).num_days().max(1);
             let mut days: Vec<i64> = (0..count).map(|_| self.rng.i64(0..window_days)).collect();
             days.sort_unstable();
-            let buyer = self
-                .data
-                .organizations
-                .iter()
-                .position(|o| o.key == contract.buyer)
-                .expect("buyer");
+            let buyer = self.data.organizations.iter().position(|o| o.key == contract.buyer).expect("buyer");
             let budget_line = self.budget_line_for(buyer, contract.fiscal_year);
             let mut paid = 0;
             for (sequence, (weight, day)) in weights.iter().zip(days).enumerate() {
                 // The last payment takes the remainder, so the parts sum to the paid amount.
-                let amount_minor = if sequence + 1 == count {
-                    to_pay - paid
-                } else {
-                    to_pay * weight / weight_sum
-                };
+                let amount_minor = if sequence + 1 == count { to_pay - paid } else { to_pay * weight / weight_sum };
                 paid += amount_minor;
                 document_number += 1;
-                let paid_at =
-                    window_start + Duration::days(day) + Duration::seconds(self.rng.i64(0..28_800));
+                let paid_at = window_start + Duration::days(day) + Duration::seconds(self.rng.i64(0..28_800));
                 let act_signed_at = paid_at - Duration::days(self.rng.i64(1..5));
                 let number = &contract.number;
                 self.data.delivery_acts.push(DemoDeliveryAct {
@@ -967,11 +901,7 @@ impl Generator {
                 number,
                 adopted_on,
                 title: [fill(topic[0]), fill(topic[1]), fill(topic[2])],
-                summary: [
-                    topic[3].to_owned(),
-                    topic[4].to_owned(),
-                    topic[5].to_owned(),
-                ],
+                summary: [topic[3].to_owned(), topic[4].to_owned(), topic[5].to_owned()],
             });
         }
     }
@@ -1000,12 +930,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DomainError> {
         .one(db)
         .await?;
     if let Some(run) = finished {
-        return Ok(SeedReport {
-            loaded: false,
-            expected,
-            inserted: 0,
-            import_run_id: run.id,
-        });
+        return Ok(SeedReport { loaded: false, expected, inserted: 0, import_run_id: run.id });
     }
     let run = import_run::ActiveModel {
         source: Set(SOURCE.to_owned()),
@@ -1017,12 +942,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DomainError> {
     .insert(db)
     .await?;
     let txn = db.begin().await?;
-    let inserted = Loader {
-        txn: &txn,
-        run: run.id,
-    }
-    .load(&data)
-    .await?;
+    let inserted = Loader { txn: &txn, run: run.id }.load(&data).await?;
     txn.commit().await?;
     import_run::ActiveModel {
         id: Set(run.id),
@@ -1033,12 +953,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DomainError> {
     }
     .update(db)
     .await?;
-    Ok(SeedReport {
-        loaded: true,
-        expected,
-        inserted,
-        import_run_id: run.id,
-    })
+    Ok(SeedReport { loaded: true, expected, inserted, import_run_id: run.id })
 }
 
 /// Rows per INSERT: well under SQLite's 32,766 bind parameters at 30 columns a row.
@@ -1071,10 +986,7 @@ macro_rules! insert_batches {
         let rows: Vec<entities::$module::ActiveModel> = $rows;
         for batch in rows.chunks(BATCH) {
             let result = entities::$module::Entity::insert_many(batch.to_vec())
-                .on_conflict_do_nothing_on([
-                    entities::$module::Column::Source,
-                    entities::$module::Column::UpstreamId,
-                ])
+                .on_conflict_do_nothing_on([entities::$module::Column::Source, entities::$module::Column::UpstreamId])
                 .exec_without_returning($loader.txn)
                 .await?;
             if let sea_orm::TryInsertResult::Inserted(count) = result {
@@ -1101,15 +1013,10 @@ macro_rules! ids {
 }
 
 fn id(ids: &HashMap<String, i64>, key: &str) -> Result<i64, DomainError> {
-    ids.get(key).copied().ok_or_else(|| {
-        DomainError::DemoData(format!("{key} refers to a record that is not stored"))
-    })
+    ids.get(key).copied().ok_or_else(|| DomainError::DemoData(format!("{key} refers to a record that is not stored")))
 }
 
-fn optional_id(
-    ids: &HashMap<String, i64>,
-    key: &Option<String>,
-) -> Result<Option<i64>, DomainError> {
+fn optional_id(ids: &HashMap<String, i64>, key: &Option<String>) -> Result<Option<i64>, DomainError> {
     key.as_deref().map(|key| id(ids, key)).transpose()
 }
 
@@ -1137,11 +1044,7 @@ impl Loader<'_> {
             .collect();
         inserted += insert_batches!(self, organization, rows);
         let orgs = ids!(self, organization);
-        for org in data
-            .organizations
-            .iter()
-            .filter(|org| org.parent_key.is_some())
-        {
+        for org in data.organizations.iter().filter(|org| org.parent_key.is_some()) {
             entities::organization::Entity::update_many()
                 .col_expr(
                     entities::organization::Column::ParentId,
@@ -1426,18 +1329,9 @@ mod tests {
     #[test]
     fn is_the_same_on_every_run() {
         let (first, second) = (demo(), demo());
-        assert_eq!(
-            content_hash(&first.payments),
-            content_hash(&second.payments)
-        );
-        assert_eq!(
-            content_hash(&first.contracts),
-            content_hash(&second.contracts)
-        );
-        assert_eq!(
-            content_hash(&first.decisions),
-            content_hash(&second.decisions)
-        );
+        assert_eq!(content_hash(&first.payments), content_hash(&second.payments));
+        assert_eq!(content_hash(&first.contracts), content_hash(&second.contracts));
+        assert_eq!(content_hash(&first.decisions), content_hash(&second.decisions));
     }
 
     #[test]
@@ -1445,17 +1339,9 @@ mod tests {
         let data = demo();
         let years: HashSet<i32> = data.contracts.iter().map(|c| c.fiscal_year).collect();
         assert_eq!(years, FISCAL_YEARS.into_iter().collect());
-        let regions: HashSet<&str> = data
-            .organizations
-            .iter()
-            .map(|o| &o.region_kato[..2])
-            .collect();
+        let regions: HashSet<&str> = data.organizations.iter().map(|o| &o.region_kato[..2]).collect();
         assert!(regions.len() >= 10, "{regions:?}");
-        assert!(
-            data.organizations
-                .iter()
-                .all(|o| !o.name_ru.is_empty() && !o.name_kk.is_empty())
-        );
+        assert!(data.organizations.iter().all(|o| !o.name_ru.is_empty() && !o.name_kk.is_empty()));
     }
 
     #[test]
@@ -1468,9 +1354,7 @@ mod tests {
         let payments: HashSet<&str> = data.payments.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(payments.len(), data.payments.len());
         for contract in &data.contracts {
-            assert!(
-                orgs.contains(contract.buyer.as_str()) && orgs.contains(contract.supplier.as_str())
-            );
+            assert!(orgs.contains(contract.buyer.as_str()) && orgs.contains(contract.supplier.as_str()));
         }
         for payment in &data.payments {
             assert!(contracts.contains(payment.contract.as_str()));
@@ -1489,17 +1373,10 @@ mod tests {
             let total = paid.get(contract.key.as_str()).copied().unwrap_or(0);
             assert!(total <= contract.amount_minor, "{} overpaid", contract.key);
             if contract.status == ContractStatus::Executed {
-                assert_eq!(
-                    total, contract.amount_minor,
-                    "{} not fully paid",
-                    contract.key
-                );
+                assert_eq!(total, contract.amount_minor, "{} not fully paid", contract.key);
             }
-            let payments_before_signing = data
-                .payments
-                .iter()
-                .filter(|p| p.contract == contract.key && p.paid_at < contract.signed_at)
-                .count();
+            let payments_before_signing =
+                data.payments.iter().filter(|p| p.contract == contract.key && p.paid_at < contract.signed_at).count();
             assert_eq!(payments_before_signing, 0, "{}", contract.key);
         }
     }
@@ -1509,17 +1386,9 @@ mod tests {
         let data = demo();
         assert!(!data.amendments.is_empty());
         for contract in &data.contracts {
-            let chain: Vec<&DemoAmendment> = data
-                .amendments
-                .iter()
-                .filter(|a| a.contract == contract.key)
-                .collect();
+            let chain: Vec<&DemoAmendment> = data.amendments.iter().filter(|a| a.contract == contract.key).collect();
             if let Some(last) = chain.last() {
-                assert_eq!(
-                    last.new_amount_minor, contract.amount_minor,
-                    "{}",
-                    contract.key
-                );
+                assert_eq!(last.new_amount_minor, contract.amount_minor, "{}", contract.key);
                 for pair in chain.windows(2) {
                     assert_eq!(pair[0].new_amount_minor, pair[1].previous_amount_minor);
                 }
@@ -1534,13 +1403,8 @@ mod tests {
         let last = bin.as_bytes()[11] - b'0';
         let corrupted = format!("{}{}", &bin[..11], (last + 1) % 10);
         lines[3] = lines[3].replacen(&bin, &corrupted, 1);
-        let error = parse_organizations(&lines.join("\n"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("line 4") && error.contains(&corrupted),
-            "{error}"
-        );
+        let error = parse_organizations(&lines.join("\n")).unwrap_err().to_string();
+        assert!(error.contains("line 4") && error.contains(&corrupted), "{error}");
 
         let orphan = ORGANIZATIONS_CSV.replacen(",mf\n", ",no-such-parent\n", 1);
         let error = parse_organizations(&orphan).unwrap_err().to_string();

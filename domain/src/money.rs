@@ -14,11 +14,7 @@ pub enum VatBasis {
 
 impl VatBasis {
     pub fn from_included(included: bool) -> Self {
-        if included {
-            VatBasis::Included
-        } else {
-            VatBasis::Excluded
-        }
+        if included { VatBasis::Included } else { VatBasis::Excluded }
     }
     pub fn is_included(self) -> bool {
         self == VatBasis::Included
@@ -53,12 +49,7 @@ const MINOR_PER_MAJOR: i64 = 100;
 impl Money {
     /// Tenge with VAT included, at rate 1: the common case for goszakup amounts.
     pub fn kzt(minor_units: i64, vat: VatBasis) -> Self {
-        Money {
-            minor_units,
-            currency: "KZT".into(),
-            exchange_rate: Decimal::ONE,
-            vat,
-        }
+        Money { minor_units, currency: "KZT".into(), exchange_rate: Decimal::ONE, vat }
     }
 
     /// Parses an amount in major units, such as `"10344.50"`, into minor units exactly.
@@ -71,8 +62,7 @@ impl Money {
     }
 
     pub fn minor_units_from_str(amount: &str) -> Result<i64, MoneyError> {
-        let decimal =
-            Decimal::from_str(amount.trim()).map_err(|_| MoneyError::NotDecimal(amount.into()))?;
+        let decimal = Decimal::from_str(amount.trim()).map_err(|_| MoneyError::NotDecimal(amount.into()))?;
         Self::minor_units_from_decimal(decimal)
     }
 
@@ -123,14 +113,8 @@ mod tests {
         assert_eq!(Money::minor_units_from_str("10344"), Ok(1_034_400));
         assert_eq!(Money::minor_units_from_str("1389000.5"), Ok(138_900_050));
         assert_eq!(Money::minor_units_from_str("0.1"), Ok(10));
-        assert!(matches!(
-            Money::minor_units_from_str("0.001"),
-            Err(MoneyError::TooPrecise(_))
-        ));
-        assert!(matches!(
-            Money::minor_units_from_str("abc"),
-            Err(MoneyError::NotDecimal(_))
-        ));
+        assert!(matches!(Money::minor_units_from_str("0.001"), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(Money::minor_units_from_str("abc"), Err(MoneyError::NotDecimal(_))));
     }
 
     #[test]

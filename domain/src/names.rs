@@ -26,11 +26,7 @@ impl LocalizedName {
             let trimmed = part?.trim();
             (!trimmed.is_empty()).then(|| trimmed.to_owned())
         }
-        LocalizedName {
-            ru: clean(ru),
-            kk: clean(kk),
-            en: clean(en),
-        }
+        LocalizedName { ru: clean(ru), kk: clean(kk), en: clean(en) }
     }
 
     pub fn get(&self, language: Language) -> Option<&str> {
@@ -44,10 +40,7 @@ impl LocalizedName {
     /// The name to show a reader who prefers `language`: that part if present, else Russian,
     /// Kazakh, English in that order (Russian is the part upstream sources fill most often).
     pub fn display(&self, language: Language) -> Option<&str> {
-        self.get(language)
-            .or(self.ru.as_deref())
-            .or(self.kk.as_deref())
-            .or(self.en.as_deref())
+        self.get(language).or(self.ru.as_deref()).or(self.kk.as_deref()).or(self.en.as_deref())
     }
 }
 
@@ -58,20 +51,12 @@ mod tests {
     #[test]
     fn trims_and_drops_empty_parts() {
         let name = LocalizedName::from_parts(Some("  АО НИТ "), Some(""), None);
-        assert_eq!(
-            name,
-            LocalizedName {
-                ru: Some("АО НИТ".into()),
-                kk: None,
-                en: None
-            }
-        );
+        assert_eq!(name, LocalizedName { ru: Some("АО НИТ".into()), kk: None, en: None });
     }
 
     #[test]
     fn display_falls_back_to_a_present_language() {
-        let name =
-            LocalizedName::from_parts(None, Some("Қаржы министрлігі"), Some("Ministry of Finance"));
+        let name = LocalizedName::from_parts(None, Some("Қаржы министрлігі"), Some("Ministry of Finance"));
         assert_eq!(name.display(Language::Ru), Some("Қаржы министрлігі"));
         assert_eq!(name.display(Language::En), Some("Ministry of Finance"));
         assert_eq!(LocalizedName::default().display(Language::Kk), None);

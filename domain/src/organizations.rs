@@ -1,9 +1,6 @@
 //! Reading organizations.
 
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::DomainError;
 use crate::entities::organization::{self, Column, Entity};
@@ -27,9 +24,7 @@ pub async fn list(
     let mut items = query.limit(limit.get() + 1).all(db).await?;
     let next = if items.len() as u64 > limit.get() {
         items.truncate(limit.get() as usize);
-        items
-            .last()
-            .map(|last| Cursor::after_id(SORT_BY_ID, last.id))
+        items.last().map(|last| Cursor::after_id(SORT_BY_ID, last.id))
     } else {
         None
     };
@@ -37,9 +32,6 @@ pub async fn list(
 }
 
 /// One organization by id.
-pub async fn get(
-    db: &DatabaseConnection,
-    id: i64,
-) -> Result<Option<organization::Model>, DomainError> {
+pub async fn get(db: &DatabaseConnection, id: i64) -> Result<Option<organization::Model>, DomainError> {
     Ok(Entity::find_by_id(id).one(db).await?)
 }

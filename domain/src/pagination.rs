@@ -28,11 +28,7 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn after_id(sort: &str, id: i64) -> Self {
-        Cursor {
-            sort: sort.to_owned(),
-            value: None,
-            id,
-        }
+        Cursor { sort: sort.to_owned(), value: None, id }
     }
 
     /// The opaque token handed to clients.
@@ -43,9 +39,7 @@ impl Cursor {
     /// Reads a token back, checking it belongs to the ordering `sort`.
     pub fn decode(token: &str, sort: &str) -> Result<Self, DomainError> {
         let invalid = || DomainError::InvalidCursor("not a cursor this API issued".into());
-        let bytes = URL_SAFE_NO_PAD
-            .decode(token.as_bytes())
-            .map_err(|_| invalid())?;
+        let bytes = URL_SAFE_NO_PAD.decode(token.as_bytes()).map_err(|_| invalid())?;
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
         if cursor.sort != sort {
             return Err(DomainError::InvalidCursor(format!(
@@ -90,25 +84,12 @@ mod tests {
 
     #[test]
     fn round_trips_and_checks_the_sort() {
-        let cursor = Cursor {
-            sort: "amount_desc".into(),
-            value: Some("1000".into()),
-            id: 42,
-        };
+        let cursor = Cursor { sort: "amount_desc".into(), value: Some("1000".into()), id: 42 };
         let token = cursor.encode();
         assert_eq!(Cursor::decode(&token, "amount_desc").unwrap(), cursor);
-        assert!(matches!(
-            Cursor::decode(&token, "id"),
-            Err(DomainError::InvalidCursor(_))
-        ));
-        assert!(matches!(
-            Cursor::decode("garbage!", "id"),
-            Err(DomainError::InvalidCursor(_))
-        ));
-        assert!(matches!(
-            Cursor::decode("eyJ4IjoxfQ", "id"),
-            Err(DomainError::InvalidCursor(_))
-        ));
+        assert!(matches!(Cursor::decode(&token, "id"), Err(DomainError::InvalidCursor(_))));
+        assert!(matches!(Cursor::decode("garbage!", "id"), Err(DomainError::InvalidCursor(_))));
+        assert!(matches!(Cursor::decode("eyJ4IjoxfQ", "id"), Err(DomainError::InvalidCursor(_))));
     }
 
     #[test]

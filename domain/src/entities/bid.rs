@@ -25,11 +25,7 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::lot::Entity",
-        from = "Column::LotId",
-        to = "super::lot::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::lot::Entity", from = "Column::LotId", to = "super::lot::Column::Id")]
     Lot,
     #[sea_orm(
         belongs_to = "super::organization::Entity",

@@ -50,23 +50,11 @@ pub enum Relation {
         to = "super::organization::Column::Id"
     )]
     Supplier,
-    #[sea_orm(
-        belongs_to = "super::tender::Entity",
-        from = "Column::TenderId",
-        to = "super::tender::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::tender::Entity", from = "Column::TenderId", to = "super::tender::Column::Id")]
     Tender,
-    #[sea_orm(
-        belongs_to = "super::lot::Entity",
-        from = "Column::LotId",
-        to = "super::lot::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::lot::Entity", from = "Column::LotId", to = "super::lot::Column::Id")]
     Lot,
-    #[sea_orm(
-        belongs_to = "super::award::Entity",
-        from = "Column::AwardId",
-        to = "super::award::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::award::Entity", from = "Column::AwardId", to = "super::award::Column::Id")]
     Award,
 }
 

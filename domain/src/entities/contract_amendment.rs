@@ -28,11 +28,7 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::contract::Entity",
-        from = "Column::ContractId",
-        to = "super::contract::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::contract::Entity", from = "Column::ContractId", to = "super::contract::Column::Id")]
     Contract,
 }
 

@@ -33,11 +33,7 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::tender::Entity",
-        from = "Column::TenderId",
-        to = "super::tender::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::tender::Entity", from = "Column::TenderId", to = "super::tender::Column::Id")]
     Tender,
     #[sea_orm(
         belongs_to = "super::plan_item::Entity",

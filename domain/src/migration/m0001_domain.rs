@@ -14,28 +14,18 @@ impl MigrationName for Migration {
 
 /// A table with a 64-bit surrogate key.
 fn table(name: &'static str) -> TableCreateStatement {
-    Table::create()
-        .table(name)
-        .col(big_pk_auto("id"))
-        .to_owned()
+    Table::create().table(name).col(big_pk_auto("id")).to_owned()
 }
 
 /// The provenance columns every imported table carries, added after its own columns.
-fn with_provenance(
-    mut statement: TableCreateStatement,
-    name: &'static str,
-) -> TableCreateStatement {
+fn with_provenance(mut statement: TableCreateStatement, name: &'static str) -> TableCreateStatement {
     statement
         .col(string_len("source", 32))
         .col(string_len("upstream_id", 128))
         .col(timestamp_with_time_zone("fetched_at"))
         .col(string_len("content_hash", 64))
         .col(big_integer_null("import_run_id"))
-        .foreign_key(
-            ForeignKey::create()
-                .from(name, "import_run_id")
-                .to("import_runs", "id"),
-        );
+        .foreign_key(ForeignKey::create().from(name, "import_run_id").to("import_runs", "id"));
     statement
 }
 
@@ -61,19 +51,13 @@ fn references(
     target: &'static str,
     nullable: bool,
 ) {
-    statement.col(if nullable {
-        big_integer_null(column)
-    } else {
-        big_integer(column)
-    });
+    statement.col(if nullable { big_integer_null(column) } else { big_integer(column) });
     statement.foreign_key(ForeignKey::create().from(name, column).to(target, "id"));
 }
 
 fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut statement = Index::create();
-    statement
-        .name(format!("ix_{table}_{}", columns.join("_")))
-        .table(table);
+    statement.name(format!("ix_{table}_{}", columns.join("_"))).table(table);
     for column in columns {
         statement.col(*column);
     }
@@ -98,16 +82,8 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     let mut organizations = table("organizations");
     organizations.col(string_len_null("bin", 12));
     names(&mut organizations, "name");
-    organizations
-        .col(string_len("kind", 24))
-        .col(string_len_null("region_kato", 9));
-    references(
-        &mut organizations,
-        "organizations",
-        "parent_id",
-        "organizations",
-        true,
-    );
+    organizations.col(string_len("kind", 24)).col(string_len_null("region_kato", 9));
+    references(&mut organizations, "organizations", "parent_id", "organizations", true);
     all.push((
         with_provenance(organizations, "organizations"),
         vec![
@@ -119,44 +95,22 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     ));
 
     let mut budget_lines = table("budget_lines");
-    references(
-        &mut budget_lines,
-        "budget_lines",
-        "administrator_id",
-        "organizations",
-        false,
-    );
-    budget_lines
-        .col(integer("fiscal_year"))
-        .col(string_len("program_code", 32));
+    references(&mut budget_lines, "budget_lines", "administrator_id", "organizations", false);
+    budget_lines.col(integer("fiscal_year")).col(string_len("program_code", 32));
     names(&mut budget_lines, "name");
-    budget_lines
-        .col(big_integer("approved_minor"))
-        .col(string_len("currency", 3));
+    budget_lines.col(big_integer("approved_minor")).col(string_len("currency", 3));
     all.push((
         with_provenance(budget_lines, "budget_lines"),
         vec![index("budget_lines", &["administrator_id", "fiscal_year"])],
     ));
 
     let mut plan_items = table("plan_items");
-    references(
-        &mut plan_items,
-        "plan_items",
-        "buyer_id",
-        "organizations",
-        false,
-    );
-    references(
-        &mut plan_items,
-        "plan_items",
-        "budget_line_id",
-        "budget_lines",
-        true,
-    );
+    references(&mut plan_items, "plan_items", "buyer_id", "organizations", false);
+    references(&mut plan_items, "plan_items", "budget_line_id", "budget_lines", true);
     plan_items.col(integer("fiscal_year"));
     names(&mut plan_items, "name");
     plan_items
-        .col(string_len_null("enstru_code", 32))
+        .col(string_len_null("enstru_code", 64))
         .col(string_len("procurement_method", 32))
         .col(string_len("quantity", 32))
         .col(big_integer("unit_price_minor"));
@@ -164,10 +118,7 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     plan_items.col(integer_null("planned_month"));
     all.push((
         with_provenance(plan_items, "plan_items"),
-        vec![
-            index("plan_items", &["buyer_id", "fiscal_year"]),
-            index("plan_items", &["budget_line_id"]),
-        ],
+        vec![index("plan_items", &["buyer_id", "fiscal_year"]), index("plan_items", &["budget_line_id"])],
     ));
 
     let mut tenders = table("tenders");
@@ -184,10 +135,7 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     with_money(&mut tenders, "amount_minor");
     all.push((
         with_provenance(tenders, "tenders"),
-        vec![
-            index("tenders", &["buyer_id"]),
-            index("tenders", &["published_at"]),
-        ],
+        vec![index("tenders", &["buyer_id"]), index("tenders", &["published_at"])],
     ));
 
     let mut lots = table("lots");
@@ -195,17 +143,10 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     references(&mut lots, "lots", "plan_item_id", "plan_items", true);
     lots.col(string_len("lot_number", 64));
     names(&mut lots, "name");
-    lots.col(string_len("status", 24))
-        .col(string_len("quantity", 32));
+    lots.col(string_len("status", 24)).col(string_len("quantity", 32));
     with_money(&mut lots, "amount_minor");
     lots.col(string_len_null("delivery_kato", 9));
-    all.push((
-        with_provenance(lots, "lots"),
-        vec![
-            index("lots", &["tender_id"]),
-            index("lots", &["plan_item_id"]),
-        ],
-    ));
+    all.push((with_provenance(lots, "lots"), vec![index("lots", &["tender_id"]), index("lots", &["plan_item_id"])]));
 
     let mut bids = table("bids");
     references(&mut bids, "bids", "lot_id", "lots", false);
@@ -213,10 +154,7 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     bids.col(timestamp_with_time_zone("submitted_at"));
     with_money(&mut bids, "amount_minor");
     bids.col(boolean("admitted"));
-    all.push((
-        with_provenance(bids, "bids"),
-        vec![index("bids", &["lot_id"]), index("bids", &["bidder_id"])],
-    ));
+    all.push((with_provenance(bids, "bids"), vec![index("bids", &["lot_id"]), index("bids", &["bidder_id"])]));
 
     let mut awards = table("awards");
     references(&mut awards, "awards", "lot_id", "lots", false);
@@ -225,39 +163,19 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     with_money(&mut awards, "amount_minor");
     all.push((
         with_provenance(awards, "awards"),
-        vec![
-            index("awards", &["lot_id"]),
-            index("awards", &["supplier_id"]),
-        ],
+        vec![index("awards", &["lot_id"]), index("awards", &["supplier_id"])],
     ));
 
     let mut contracts = table("contracts");
     contracts.col(string_len("number", 128));
-    references(
-        &mut contracts,
-        "contracts",
-        "buyer_id",
-        "organizations",
-        false,
-    );
-    references(
-        &mut contracts,
-        "contracts",
-        "supplier_id",
-        "organizations",
-        false,
-    );
+    references(&mut contracts, "contracts", "buyer_id", "organizations", false);
+    references(&mut contracts, "contracts", "supplier_id", "organizations", false);
     references(&mut contracts, "contracts", "tender_id", "tenders", true);
     references(&mut contracts, "contracts", "lot_id", "lots", true);
     references(&mut contracts, "contracts", "award_id", "awards", true);
-    contracts
-        .col(string_len("procurement_method", 32))
-        .col(string_len("status", 24))
-        .col(integer("fiscal_year"));
+    contracts.col(string_len("procurement_method", 32)).col(string_len("status", 24)).col(integer("fiscal_year"));
     names(&mut contracts, "description");
-    contracts
-        .col(timestamp_with_time_zone("signed_at"))
-        .col(date_null("ends_on"));
+    contracts.col(timestamp_with_time_zone("signed_at")).col(date_null("ends_on"));
     with_money(&mut contracts, "amount_minor");
     all.push((
         with_provenance(contracts, "contracts"),
@@ -270,51 +188,21 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     ));
 
     let mut amendments = table("contract_amendments");
-    references(
-        &mut amendments,
-        "contract_amendments",
-        "contract_id",
-        "contracts",
-        false,
-    );
-    amendments
-        .col(integer("sequence"))
-        .col(timestamp_with_time_zone("signed_at"));
+    references(&mut amendments, "contract_amendments", "contract_id", "contracts", false);
+    amendments.col(integer("sequence")).col(timestamp_with_time_zone("signed_at"));
     names(&mut amendments, "reason");
     amendments.col(big_integer("previous_amount_minor"));
     with_money(&mut amendments, "new_amount_minor");
     all.push((
         with_provenance(amendments, "contract_amendments"),
-        vec![
-            index("contract_amendments", &["contract_id", "sequence"])
-                .unique()
-                .to_owned(),
-        ],
+        vec![index("contract_amendments", &["contract_id", "sequence"]).unique().to_owned()],
     ));
 
     let mut payments = table("payments");
     references(&mut payments, "payments", "contract_id", "contracts", true);
-    references(
-        &mut payments,
-        "payments",
-        "payer_id",
-        "organizations",
-        false,
-    );
-    references(
-        &mut payments,
-        "payments",
-        "payee_id",
-        "organizations",
-        false,
-    );
-    references(
-        &mut payments,
-        "payments",
-        "budget_line_id",
-        "budget_lines",
-        true,
-    );
+    references(&mut payments, "payments", "payer_id", "organizations", false);
+    references(&mut payments, "payments", "payee_id", "organizations", false);
+    references(&mut payments, "payments", "budget_line_id", "budget_lines", true);
     payments
         .col(string_len("document_number", 64))
         .col(timestamp_with_time_zone("paid_at"))
@@ -332,42 +220,20 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     ));
 
     let mut acts = table("delivery_acts");
-    references(
-        &mut acts,
-        "delivery_acts",
-        "contract_id",
-        "contracts",
-        false,
-    );
-    acts.col(string_len("number", 64))
-        .col(timestamp_with_time_zone("signed_at"));
+    references(&mut acts, "delivery_acts", "contract_id", "contracts", false);
+    acts.col(string_len("number", 64)).col(timestamp_with_time_zone("signed_at"));
     with_money(&mut acts, "amount_minor");
-    all.push((
-        with_provenance(acts, "delivery_acts"),
-        vec![index("delivery_acts", &["contract_id"])],
-    ));
+    all.push((with_provenance(acts, "delivery_acts"), vec![index("delivery_acts", &["contract_id"])]));
 
     let mut decisions = table("decisions");
-    references(
-        &mut decisions,
-        "decisions",
-        "organization_id",
-        "organizations",
-        false,
-    );
-    decisions
-        .col(string_len("kind", 24))
-        .col(string_len("number", 64))
-        .col(date("adopted_on"));
+    references(&mut decisions, "decisions", "organization_id", "organizations", false);
+    decisions.col(string_len("kind", 24)).col(string_len("number", 64)).col(date("adopted_on"));
     names(&mut decisions, "title");
     names(&mut decisions, "summary");
     decisions.col(text_null("url"));
     all.push((
         with_provenance(decisions, "decisions"),
-        vec![
-            index("decisions", &["organization_id"]),
-            index("decisions", &["adopted_on"]),
-        ],
+        vec![index("decisions", &["organization_id"]), index("decisions", &["adopted_on"])],
     ));
 
     all
@@ -393,17 +259,13 @@ const IMPORTED: [&str; 12] = [
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for (mut create, indexes) in tables() {
-            manager
-                .create_table(create.if_not_exists().to_owned())
-                .await?;
+            manager.create_table(create.if_not_exists().to_owned()).await?;
             for index in indexes {
                 manager.create_index(index).await?;
             }
         }
         for name in IMPORTED {
-            manager
-                .create_index(index(name, &["source", "upstream_id"]).unique().to_owned())
-                .await?;
+            manager.create_index(index(name, &["source", "upstream_id"]).unique().to_owned()).await?;
         }
         Ok(())
     }
@@ -411,9 +273,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // IMPORTED is in creation order, so its reverse respects the foreign keys.
         for name in IMPORTED.iter().rev().chain(["import_runs"].iter()) {
-            manager
-                .drop_table(Table::drop().table(*name).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(*name).to_owned()).await?;
         }
         Ok(())
     }

@@ -1,0 +1,47 @@
+# Scrutiny — make targets
+#
+#   make run       build (release), migrate, load the demo data into scrutiny.db, serve on :8080
+#   make test      every test: SQLite always, PostgreSQL too when TEST_DATABASE_URL is set
+#   make lint      cargo fmt --check and clippy with warnings as errors
+#   make fmt       format the code
+#   make openapi   regenerate openapi/openapi.yaml from the code
+#   make build     release build of the `scrutiny` binary (target/release/scrutiny)
+#   make clean     remove build output and the demo database
+
+SHELL := /bin/bash
+BIN := target/release/scrutiny
+BIND ?= 127.0.0.1:8080
+# nextest runs each test in its own process; plain `cargo test` is the fallback.
+TEST_RUNNER := $(if $(shell command -v cargo-nextest),cargo nextest run --no-fail-fast,cargo test)
+PG_FILTER := $(if $(shell command -v cargo-nextest),-E 'kind(test)',--tests)
+
+.PHONY: run test lint fmt openapi build clean
+
+build:
+	cargo build --release --bin scrutiny
+
+run: build
+	$(BIN) migrate
+	$(BIN) seed
+	$(BIN) serve --bind $(BIND)
+
+test:
+	env -u TEST_DATABASE_URL $(TEST_RUNNER) --workspace
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== integration tests on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		$(TEST_RUNNER) --workspace $(PG_FILTER); \
+	fi
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+openapi:
+	cargo run --quiet --bin scrutiny -- openapi > openapi/openapi.yaml
+
+clean:
+	cargo clean
+	rm -f scrutiny.db scrutiny.db-shm scrutiny.db-wal

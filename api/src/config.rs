@@ -1,0 +1,157 @@
+//! Configuration, layered: built-in defaults, then an optional TOML file (`scrutiny.toml`, or
+//! the file `SCRUTINY_CONFIG` names), then the environment (`DATABASE_URL`, `SCRUTINY_*`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The SQLite file `make run` creates beside the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://scrutiny.db";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// `sqlite://path`, `sqlite::memory:` or `postgres://user:password@host/db`.
+    pub database_url: DatabaseUrl,
+    /// Where `serve` listens.
+    pub bind: SocketAddr,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Connections in the database pool.
+    pub database_max_connections: u32,
+    /// `text` for people at a terminal, `json` for log collectors.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: DatabaseUrl(DEFAULT_DATABASE_URL.to_owned()),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 1024 * 1024,
+            database_max_connections: 10,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Settings {
+    /// Reads the layers. `file` overrides the default file name; a missing file is fine.
+    pub fn load(file: Option<PathBuf>) -> Result<Settings, ConfigError> {
+        let file = file
+            .or_else(|| std::env::var_os("SCRUTINY_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("scrutiny.toml"));
+        Self::figment(file).extract().map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    fn figment(file: PathBuf) -> Figment {
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("SCRUTINY_").ignore(&["CONFIG"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+    }
+}
+
+/// A database URL. It may hold a password, so its `Debug` and `Display` hide it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    /// The URL itself, for connecting. Never log this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let url = &self.0;
+        let Some(scheme_end) = url.find("://") else { return url.clone() };
+        let authority_start = scheme_end + 3;
+        let authority_end = url[authority_start..].find('/').map_or(url.len(), |i| authority_start + i);
+        let authority = &url[authority_start..authority_end];
+        let Some(at) = authority.rfind('@') else { return url.clone() };
+        let user_info = &authority[..at];
+        let user = user_info.split(':').next().unwrap_or_default();
+        if user_info.contains(':') {
+            format!("{}{user}:***{}", &url[..authority_start], &url[authority_start + at..])
+        } else {
+            url.clone()
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        let url = DatabaseUrl("postgres://scrutiny:s3cret@db.internal:5432/scrutiny".into());
+        assert_eq!(url.redacted(), "postgres://scrutiny:***@db.internal:5432/scrutiny");
+        assert!(!format!("{url:?} {url}").contains("s3cret"));
+        let settings = Settings { database_url: url, ..Settings::default() };
+        assert!(!format!("{settings:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn urls_without_passwords_are_unchanged() {
+        for plain in ["sqlite://scrutiny.db", "postgres://postgres@127.0.0.1/test", "sqlite::memory:"] {
+            assert_eq!(DatabaseUrl(plain.into()).redacted(), plain);
+        }
+    }
+
+    // figment's Jail API returns its large error type by value.
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("custom.toml", "bind = \"0.0.0.0:9000\"\nmax_body_bytes = 10\n")?;
+            jail.set_env("SCRUTINY_MAX_BODY_BYTES", "20");
+            jail.set_env("DATABASE_URL", "postgres://u@h/db");
+            let settings = Settings::load(Some("custom.toml".into())).expect("loads");
+            assert_eq!(settings.bind.to_string(), "0.0.0.0:9000");
+            assert_eq!(settings.max_body_bytes, 20);
+            assert_eq!(settings.database_url.expose(), "postgres://u@h/db");
+            assert_eq!(settings.log_format, LogFormat::Text);
+            Ok(())
+        });
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn a_bad_value_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SCRUTINY_BIND", "not an address");
+            let error = Settings::load(Some("absent.toml".into())).unwrap_err().to_string();
+            assert!(error.to_lowercase().contains("bind"), "{error}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,151 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`), for every failure the API
+//! can answer with: its own (`ApiError`) and those poem raises before a handler runs
+//! (unknown path, wrong method, unparsable parameter, oversized body).
+
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::types::ToJSON;
+use poem_openapi::{ApiResponse, Object};
+
+use domain::DomainError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem detail (RFC 9457).
+#[derive(Debug, Clone, Object)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem; `/problems/<kind>`.
+    #[oai(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem, the same for every occurrence.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong this time, for a person to read.
+    #[oai(skip_serializing_if_is_none)]
+    pub detail: Option<String>,
+    /// The request parameters or body fields at fault, each with the reason.
+    #[oai(skip_serializing_if_is_empty)]
+    pub invalid_params: Vec<InvalidParam>,
+}
+
+/// A request parameter or body field that was rejected.
+#[derive(Debug, Clone, Object)]
+pub struct InvalidParam {
+    /// The parameter's name as the client sent it, e.g. `limit`.
+    pub name: String,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, kind: &str, detail: impl Into<Option<String>>) -> Self {
+        Problem {
+            problem_type: format!("/problems/{kind}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            invalid_params: Vec::new(),
+        }
+    }
+
+    pub fn invalid_param(name: &str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Problem {
+            invalid_params: vec![InvalidParam { name: name.to_owned(), reason: reason.clone() }],
+            ..Problem::new(StatusCode::BAD_REQUEST, "invalid-parameter", format!("parameter `{name}`: {reason}"))
+        }
+    }
+}
+
+/// Every error an operation can return.
+#[derive(Debug, ApiResponse)]
+pub enum ApiError {
+    /// A parameter is missing or malformed; `invalid_params` names it.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// Nothing exists at this id.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The server failed; the cause is logged under the response's request id, never sent.
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+    /// A dependency, such as the database, is unreachable.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn invalid_param(name: &str, reason: impl Into<String>) -> Self {
+        ApiError::BadRequest(Json(Problem::invalid_param(name, reason)))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(Json(Problem::new(StatusCode::NOT_FOUND, "not-found", format!("{what} does not exist"))))
+    }
+
+    /// Logs the whole cause chain and returns a problem that reveals none of it.
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut chain = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        tracing::error!(error = %chain, "request failed");
+        ApiError::Internal(Json(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed to answer; the failure is logged under this response's X-Request-Id".to_owned(),
+        )))
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::InvalidCursor(reason) => ApiError::invalid_param("cursor", reason),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+/// The problem for any error poem or poem-openapi raised.
+pub fn problem_for(error: &poem::Error) -> Problem {
+    use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
+    if let Some(param) = error.downcast_ref::<ParseParamError>() {
+        return Problem::invalid_param(param.name, param.reason.clone());
+    }
+    if let Some(payload) = error.downcast_ref::<ParseRequestPayloadError>() {
+        return Problem::new(StatusCode::BAD_REQUEST, "invalid-body", payload.reason.clone());
+    }
+    let status = error.status();
+    let (kind, detail) = match status {
+        StatusCode::NOT_FOUND => ("not-found", "no resource at this path".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "this path does not accept this method".to_owned()),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", error.to_string()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", error.to_string()),
+        status if status.is_server_error() => {
+            tracing::error!(error = %error, "request failed");
+            (
+                "internal",
+                "the server failed to answer; the failure is logged under this response's X-Request-Id".to_owned(),
+            )
+        }
+        _ => ("bad-request", error.to_string()),
+    };
+    Problem::new(status, kind, detail)
+}
+
+/// The problem as a complete response, for places outside poem-openapi's typed responses.
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Response::builder().status(status).content_type(PROBLEM_JSON).body(self.to_json_string())
+    }
+}

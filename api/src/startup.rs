@@ -1,0 +1,109 @@
+//! The composition root: one place builds the API for the server, the tests and the spec dump.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{Endpoint, EndpointExt, Route, Server};
+use poem_openapi::OpenApiService;
+use sea_orm::DatabaseConnection;
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::middleware::{BodyLimit, PathParamNames, observe};
+use crate::routes::operations::OperationsApi;
+use crate::routes::organizations::OrganizationsApi;
+
+type Apis = (OperationsApi, OrganizationsApi);
+
+const DESCRIPTION: &str = "\
+Open data on public spending in Kazakhstan: state bodies and the quasi-public sector (national \
+holdings and companies), their procurement, contracts and payments, gathered from goszakup.gov.kz, \
+zakup.sk.kz, the treasury, data.egov.kz and OCDS publications.
+
+Reads need no account. Errors are RFC 9457 problem details (`application/problem+json`). Lists \
+use keyset pagination: follow `links.next` until it is absent. Money is exact: a decimal string \
+with currency and VAT basis. Times are RFC 3339 in UTC.";
+
+/// The OpenAPI service over every operation.
+pub fn api_service(db: DatabaseConnection, metrics: Metrics) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (OperationsApi { db: db.clone(), metrics }, OrganizationsApi { db }),
+        "Scrutiny",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .summary("Public scrutiny of state and quasi-public spending in Kazakhstan")
+    .description(DESCRIPTION)
+    .license(poem_openapi::LicenseObject::new("MIT"))
+}
+
+/// The spec as YAML, built without a database.
+pub fn openapi_yaml() -> String {
+    api_service(DatabaseConnection::default(), Metrics::new(0)).spec_yaml()
+}
+
+/// Every route, wrapped in the middleware every request passes through.
+pub fn routes(db: DatabaseConnection, settings: &Settings) -> impl Endpoint + 'static {
+    let metrics = Metrics::new(settings.database_max_connections);
+    let api = api_service(db, metrics.clone());
+    let path_params = PathParamNames::from_spec(&api.spec());
+    let app = Route::new()
+        .at("/openapi.json", api.spec_endpoint())
+        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .nest("/docs", api.swagger_ui())
+        .nest("/", api)
+        .with(BodyLimit(settings.max_body_bytes));
+    app.around(move |endpoint, request| {
+        let (metrics, path_params) = (metrics.clone(), path_params.clone());
+        async move { observe(endpoint.as_ref(), &metrics, &path_params, request).await }
+    })
+}
+
+/// A server bound to its port, not yet serving.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    address: SocketAddr,
+    db: DatabaseConnection,
+    settings: Settings,
+}
+
+impl Application {
+    /// Binds `settings.bind` (port 0 picks a free port).
+    pub async fn build(settings: Settings, db: DatabaseConnection) -> std::io::Result<Self> {
+        let acceptor = TcpListener::bind(settings.bind).into_acceptor().await?;
+        let address = acceptor
+            .local_addr()
+            .first()
+            .and_then(|addr| addr.as_socket_addr().copied())
+            .ok_or_else(|| std::io::Error::other("listener has no socket address"))?;
+        Ok(Application { acceptor, address, db, settings })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish (up to 10 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let app = routes(self.db, &self.settings);
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,58 @@
+use sea_orm::ConnectionTrait;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn an_unknown_path_is_a_404_problem() {
+    let app = spawn_app().await;
+    let problem = assert_problem(app.get("/v1/nothing-here").await, 404).await;
+    assert_eq!(problem["type"], "/problems/not-found");
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_problem() {
+    let app = spawn_app().await;
+    let response = app.client.delete(format!("{}/v1/organizations", app.address)).send().await.unwrap();
+    let problem = assert_problem(response, 405).await;
+    assert_eq!(problem["type"], "/problems/method-not-allowed");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_a_413_problem() {
+    let app = spawn_app_with(|settings| settings.max_body_bytes = 1024).await;
+    let response =
+        app.client.post(format!("{}/v1/organizations", app.address)).body(vec![b'x'; 2048]).send().await.unwrap();
+    let problem = assert_problem(response, 413).await;
+    assert_eq!(problem["type"], "/problems/payload-too-large");
+}
+
+#[tokio::test]
+async fn an_oversized_chunked_body_is_a_413_problem() {
+    let app = spawn_app_with(|settings| settings.max_body_bytes = 1024).await;
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let chunk = "x".repeat(800);
+    let request = format!(
+        "POST /v1/organizations HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+         320\r\n{chunk}\r\n320\r\n{chunk}\r\n0\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.to_lowercase().contains("content-type: application/problem+json"), "{answer}");
+}
+
+#[tokio::test]
+async fn an_internal_failure_is_a_generic_500_problem() {
+    let app = spawn_app().await;
+    app.db.execute_unprepared("ALTER TABLE organizations RENAME TO organizations_gone").await.expect("rename");
+    let response = app.get("/v1/organizations").await;
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let problem = assert_problem(response, 500).await;
+    assert_eq!(problem["type"], "/problems/internal");
+    let text = problem.to_string().to_lowercase();
+    assert!(!text.contains("organizations") && !text.contains("table") && !text.contains("sql"), "{text}");
+    assert!(!request_id.is_empty());
+}

@@ -1,0 +1,52 @@
+use domain::demo::{self, Counts};
+use domain::entities::{contract, payment};
+use sea_orm::{EntityTrait, QuerySelect};
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn seeding_loads_the_whole_set_and_a_second_run_changes_nothing() {
+    let app = spawn_app().await;
+    let first = demo::seed(&app.db).await.unwrap();
+    assert!(first.loaded);
+    assert_eq!(first.inserted, first.expected.total());
+    let after_first = Counts::in_database(&app.db).await.unwrap();
+    assert_eq!(after_first, first.expected);
+    assert_eq!(after_first.tenders, 1_000);
+    assert_eq!(after_first.contracts, 2_000);
+    assert_eq!(after_first.payments, 10_000);
+    assert_eq!(after_first.decisions, 100);
+    assert!(after_first.organizations >= 60);
+
+    let second = demo::seed(&app.db).await.unwrap();
+    assert!(!second.loaded);
+    assert_eq!(second.inserted, 0);
+    assert_eq!(Counts::in_database(&app.db).await.unwrap(), after_first);
+}
+
+/// Sums in the database equal the generator's to the tiyn: money is stored exactly.
+#[tokio::test]
+async fn stored_money_sums_exactly() {
+    let app = spawn_app().await;
+    demo::seed(&app.db).await.unwrap();
+    let generated = demo::generate().unwrap();
+    let expected_payments: i64 = generated.payments.iter().map(|p| p.amount_minor).sum();
+    let expected_contracts: i64 = generated.contracts.iter().map(|c| c.amount_minor).sum();
+
+    let stored_payments: Vec<i64> = payment::Entity::find()
+        .select_only()
+        .column(payment::Column::AmountMinor)
+        .into_tuple()
+        .all(&app.db)
+        .await
+        .unwrap();
+    let stored_contracts: Vec<i64> = contract::Entity::find()
+        .select_only()
+        .column(contract::Column::AmountMinor)
+        .into_tuple()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored_payments.iter().sum::<i64>(), expected_payments);
+    assert_eq!(stored_contracts.iter().sum::<i64>(), expected_contracts);
+}
