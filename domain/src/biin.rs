@@ -108,7 +108,7 @@ mod tests {
 
     /// Every BIN/IIN in the real goszakup pages, by the field that holds it.
     fn real_identifiers() -> Vec<(String, String)> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/goszakup");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/goszakup");
         let mut found = Vec::new();
         for (file, fields) in [
             ("contract-all-page.json", &["supplier_biin", "customer_bin"][..]),
