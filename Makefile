@@ -5,6 +5,8 @@
 #   make lint      cargo fmt --check and clippy with warnings as errors
 #   make fmt       format the code
 #   make openapi   regenerate openapi/openapi.yaml from the code
+#   make conformance  schemathesis (every check) against a live server over the demo data
+#   make bench     1M contracts + 5M payments on SQLite and PostgreSQL, open-loop HTTP load (not a test)
 #   make build     release build of the `scrutiny` binary (target/release/scrutiny)
 #   make clean     remove build output and the demo database
 
@@ -15,7 +17,7 @@ BIND ?= 127.0.0.1:8080
 TEST_RUNNER := $(if $(shell command -v cargo-nextest),cargo nextest run --no-fail-fast,cargo test)
 PG_FILTER := $(if $(shell command -v cargo-nextest),-E 'kind(test)',--tests)
 
-.PHONY: run test lint fmt openapi build clean
+.PHONY: run test lint fmt openapi build clean conformance bench
 
 build:
 	cargo build --release --bin scrutiny
@@ -41,6 +43,12 @@ fmt:
 
 openapi:
 	cargo run --quiet --bin scrutiny -- openapi > openapi/openapi.yaml
+
+bench:
+	scripts/bench.sh
+
+conformance:
+	scripts/conformance.sh
 
 clean:
 	cargo clean

@@ -24,6 +24,15 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// `text` for people at a terminal, `json` for log collectors.
     pub log_format: LogFormat,
+    /// Requests per second each client may sustain; 0 turns rate limiting off (the default).
+    pub rate_limit_per_second: u32,
+    /// Requests a client may send at once before the per-second rate applies; 0 means the same
+    /// as `rate_limit_per_second`.
+    pub rate_limit_burst: u32,
+    /// Whether to take the client's address from the last `X-Forwarded-For` entry, which the
+    /// proxy in front of Scrutiny appends. Only when such a proxy exists: anyone can send the
+    /// header, so without one it would let a client pick its own rate-limit key.
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +50,14 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             database_max_connections: 10,
             log_format: LogFormat::Text,
+            // Off by default: a limit keyed by client address is right only where the server
+            // sees client addresses. Behind a proxy without `trust_forwarded_for`, every client
+            // shares the proxy's address, and any default rate would throttle the whole
+            // audience as one client; and the test suite, which sends hundreds of requests a
+            // second from 127.0.0.1, must not be throttled.
+            rate_limit_per_second: 0,
+            rate_limit_burst: 0,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -140,6 +157,21 @@ mod tests {
             assert_eq!(settings.max_body_bytes, 20);
             assert_eq!(settings.database_url.expose(), "postgres://u@h/db");
             assert_eq!(settings.log_format, LogFormat::Text);
+            assert_eq!(settings.rate_limit_per_second, 0, "rate limiting is off by default");
+            Ok(())
+        });
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn the_rate_limit_comes_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SCRUTINY_RATE_LIMIT_PER_SECOND", "5");
+            jail.set_env("SCRUTINY_RATE_LIMIT_BURST", "20");
+            jail.set_env("SCRUTINY_TRUST_FORWARDED_FOR", "true");
+            let settings = Settings::load(Some("absent.toml".into())).expect("loads");
+            assert_eq!((settings.rate_limit_per_second, settings.rate_limit_burst), (5, 20));
+            assert!(settings.trust_forwarded_for);
             Ok(())
         });
     }

@@ -1,11 +1,20 @@
 //! Shapes shared by many responses.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::Object;
+use poem::Request;
+use poem_openapi::{Enum, Object};
+
+use domain::entities::{self, organization};
+use domain::money::format_minor_units;
+use domain::names::Language;
 
 /// A name in Russian, Kazakh and English; a language the source did not give is absent.
 #[derive(Debug, Clone, Object)]
 pub struct LocalizedName {
+    /// The name in the language the request's `Accept-Language` prefers (kk, ru or en),
+    /// falling back to Russian, Kazakh, then English.
+    #[oai(skip_serializing_if_is_none)]
+    pub display: Option<String>,
     /// Russian.
     #[oai(skip_serializing_if_is_none)]
     pub ru: Option<String>,
@@ -18,9 +27,35 @@ pub struct LocalizedName {
 }
 
 impl LocalizedName {
-    pub fn new(ru: Option<String>, kk: Option<String>, en: Option<String>) -> Self {
-        LocalizedName { ru, kk, en }
+    pub fn new(ru: Option<String>, kk: Option<String>, en: Option<String>, language: Language) -> Self {
+        let name = domain::LocalizedName { ru, kk, en };
+        LocalizedName { display: name.display(language).map(str::to_owned), ru: name.ru, kk: name.kk, en: name.en }
     }
+}
+
+/// The reader's preferred language from `Accept-Language`: the highest-weighted of kk, ru and
+/// en (`kz` is taken as Kazakh, as Kazakhstan's sites often write it); Russian when none is named.
+pub fn preferred_language(req: &Request) -> Language {
+    let Some(header) = req.headers().get("accept-language").and_then(|v| v.to_str().ok()) else {
+        return Language::Ru;
+    };
+    let mut best: Option<(f32, Language)> = None;
+    for part in header.split(',') {
+        let mut pieces = part.trim().split(';');
+        let tag = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let weight =
+            pieces.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
+        let language = match tag.split('-').next().unwrap_or_default() {
+            "kk" | "kz" => Language::Kk,
+            "ru" => Language::Ru,
+            "en" => Language::En,
+            _ => continue,
+        };
+        if weight > 0.0 && best.is_none_or(|(w, _)| weight > w) {
+            best = Some((weight, language));
+        }
+    }
+    best.map_or(Language::Ru, |(_, language)| language)
 }
 
 /// Where a record came from, to check it against its source.
@@ -36,10 +71,132 @@ pub struct Provenance {
     pub content_hash: String,
 }
 
+impl Provenance {
+    pub fn new(source: String, upstream_id: String, fetched_at: DateTime<Utc>, content_hash: String) -> Self {
+        Provenance { source, upstream_id, fetched_at, content_hash }
+    }
+}
+
 /// Links to related pages.
 #[derive(Debug, Clone, Object)]
 pub struct Links {
     /// The next page, as a path with its query; absent on the last page.
     #[oai(skip_serializing_if_is_none)]
     pub next: Option<String>,
+}
+
+/// An exact amount of money.
+#[derive(Debug, Clone, Object)]
+pub struct Money {
+    /// The amount in major units as a decimal string with two places, e.g. `"10344.00"`: exact,
+    /// unlike a JSON number.
+    pub amount: String,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// Whether the amount includes VAT (goszakup amounts do; zakup.sk.kz amounts do not).
+    pub vat_included: bool,
+    /// Tenge per unit of the currency when the amount was fixed; `"1"` for tenge. Absent on
+    /// sums of amounts fixed on different days.
+    #[oai(skip_serializing_if_is_none)]
+    pub exchange_rate: Option<String>,
+}
+
+impl Money {
+    pub fn new(minor_units: i64, currency: &str, exchange_rate: &str, vat_included: bool) -> Self {
+        Money {
+            amount: format_minor_units(minor_units),
+            currency: currency.to_owned(),
+            vat_included,
+            exchange_rate: Some(exchange_rate.to_owned()),
+        }
+    }
+
+    /// A sum of amounts in one currency and VAT basis.
+    pub fn total(minor_units: i64, currency: &str, vat_included: bool) -> Self {
+        Money {
+            amount: format_minor_units(minor_units),
+            currency: currency.to_owned(),
+            vat_included,
+            exchange_rate: (currency == "KZT").then(|| "1".to_owned()),
+        }
+    }
+}
+
+/// What part of the public sector, if any, an organization belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum OrganizationKind {
+    /// A ministry, agency, akimat or other state body or state institution.
+    StateBody,
+    /// A national holding, national company or other quasi-public-sector entity.
+    QuasiPublic,
+    /// A company or individual entrepreneur that sells to the public sector.
+    Supplier,
+    /// Anything else.
+    Other,
+}
+
+impl From<entities::OrganizationKind> for OrganizationKind {
+    fn from(kind: entities::OrganizationKind) -> Self {
+        match kind {
+            entities::OrganizationKind::StateBody => OrganizationKind::StateBody,
+            entities::OrganizationKind::QuasiPublic => OrganizationKind::QuasiPublic,
+            entities::OrganizationKind::Supplier => OrganizationKind::Supplier,
+            entities::OrganizationKind::Other => OrganizationKind::Other,
+        }
+    }
+}
+
+impl From<OrganizationKind> for entities::OrganizationKind {
+    fn from(kind: OrganizationKind) -> Self {
+        match kind {
+            OrganizationKind::StateBody => entities::OrganizationKind::StateBody,
+            OrganizationKind::QuasiPublic => entities::OrganizationKind::QuasiPublic,
+            OrganizationKind::Supplier => entities::OrganizationKind::Supplier,
+            OrganizationKind::Other => entities::OrganizationKind::Other,
+        }
+    }
+}
+
+/// A reference to an organization, with what a reader needs to recognise it.
+#[derive(Debug, Clone, Object)]
+pub struct OrganizationRef {
+    /// The organization's id; its details are at `/v1/organizations/{id}`.
+    pub id: i64,
+    /// BIN or IIN.
+    #[oai(skip_serializing_if_is_none)]
+    pub bin: Option<String>,
+    pub name: LocalizedName,
+    pub kind: OrganizationKind,
+}
+
+impl OrganizationRef {
+    pub fn new(model: &organization::Model, language: Language) -> Self {
+        OrganizationRef {
+            id: model.id,
+            bin: model.bin.clone(),
+            name: LocalizedName::new(model.name_ru.clone(), model.name_kk.clone(), model.name_en.clone(), language),
+            kind: model.kind.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_header(value: &str) -> Request {
+        Request::builder().header("accept-language", value).finish()
+    }
+
+    #[test]
+    fn the_highest_weighted_known_language_wins() {
+        assert_eq!(preferred_language(&with_header("kk-KZ,ru;q=0.8")), Language::Kk);
+        assert_eq!(preferred_language(&with_header("de, en;q=0.5, ru;q=0.9")), Language::Ru);
+        assert_eq!(preferred_language(&with_header("en-US")), Language::En);
+        assert_eq!(preferred_language(&with_header("kz")), Language::Kk);
+        assert_eq!(preferred_language(&with_header("fr, de")), Language::Ru);
+        assert_eq!(preferred_language(&with_header("kk;q=0, en")), Language::En);
+        assert_eq!(preferred_language(&Request::default()), Language::Ru);
+    }
 }

@@ -26,8 +26,9 @@ pub struct Problem {
     /// What went wrong this time, for a person to read.
     #[oai(skip_serializing_if_is_none)]
     pub detail: Option<String>,
-    /// The request parameters or body fields at fault, each with the reason.
-    #[oai(skip_serializing_if_is_empty)]
+    /// The request parameters or body fields at fault, each with the reason; absent when the
+    /// problem is not about the request's content.
+    #[oai(default, skip_serializing_if_is_empty)]
     pub invalid_params: Vec<InvalidParam>,
 }
 
@@ -69,6 +70,15 @@ pub enum ApiError {
     /// Nothing exists at this id.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// This client sent more requests than the configured rate allows; `Retry-After` says
+    /// how many seconds to wait. Only when the server runs with a rate limit.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(
+        Json<Problem>,
+        /// Seconds to wait before the next request can succeed.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
     /// The server failed; the cause is logged under the response's request id, never sent.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -86,6 +96,18 @@ impl ApiError {
 
     pub fn not_found(what: &str) -> Self {
         ApiError::NotFound(Json(Problem::new(StatusCode::NOT_FOUND, "not-found", format!("{what} does not exist"))))
+    }
+
+    /// A client went over its rate; it may try again in `retry_after_seconds`.
+    pub fn too_many_requests(per_second: u32, burst: u32, retry_after_seconds: u64) -> Self {
+        let detail = format!(
+            "this client sent requests faster than {per_second} a second (in bursts of at most {burst}); \
+             retry in {retry_after_seconds} s"
+        );
+        ApiError::TooManyRequests(
+            Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail)),
+            retry_after_seconds,
+        )
     }
 
     /// Logs the whole cause chain and returns a problem that reveals none of it.
@@ -110,6 +132,8 @@ impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         match error {
             DomainError::InvalidCursor(reason) => ApiError::invalid_param("cursor", reason),
+            // Search text reaches the domain only as the `q` parameter.
+            DomainError::InvalidSearchText(reason) => ApiError::invalid_param("q", reason),
             other => ApiError::internal(&other),
         }
     }

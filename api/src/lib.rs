@@ -4,10 +4,12 @@
 pub mod config;
 pub mod dto;
 pub mod error;
+pub mod lists;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod vocab;
 
 pub use startup::{Application, api_service, openapi_yaml, routes};

@@ -1,8 +1,10 @@
 //! The composition root: one place builds the API for the server, the tests and the spec dump.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use domain::cache::ResultCache;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Endpoint, EndpointExt, Route, Server};
 use poem_openapi::OpenApiService;
@@ -10,11 +12,36 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use crate::middleware::{BodyLimit, PathParamNames, observe};
+use crate::middleware::{BodyLimit, HttpCaching, PathParamNames, Problems, RateLimit, observe};
+use crate::routes::bulk::BulkApi;
+use crate::routes::changes::ChangesApi;
+use crate::routes::contracts::ContractsApi;
+use crate::routes::decisions::DecisionsApi;
+use crate::routes::lots::LotsApi;
+use crate::routes::ocds::OcdsApi;
 use crate::routes::operations::OperationsApi;
 use crate::routes::organizations::OrganizationsApi;
+use crate::routes::payments::PaymentsApi;
+use crate::routes::plan_items::PlanItemsApi;
+use crate::routes::search::SearchApi;
+use crate::routes::stats::StatsApi;
+use crate::routes::tenders::TendersApi;
 
-type Apis = (OperationsApi, OrganizationsApi);
+type Apis = (
+    OperationsApi,
+    OrganizationsApi,
+    PlanItemsApi,
+    TendersApi,
+    LotsApi,
+    ContractsApi,
+    PaymentsApi,
+    DecisionsApi,
+    StatsApi,
+    BulkApi,
+    SearchApi,
+    OcdsApi,
+    ChangesApi,
+);
 
 const DESCRIPTION: &str = "\
 Open data on public spending in Kazakhstan: state bodies and the quasi-public sector (national \
@@ -23,12 +50,37 @@ zakup.sk.kz, the treasury, data.egov.kz and OCDS publications.
 
 Reads need no account. Errors are RFC 9457 problem details (`application/problem+json`). Lists \
 use keyset pagination: follow `links.next` until it is absent. Money is exact: a decimal string \
-with currency and VAT basis. Times are RFC 3339 in UTC.";
+with currency and VAT basis. Times are RFC 3339 in UTC.
+
+Caching: successful reads carry `Cache-Control: public, max-age=60` (the change feed: `no-cache`) \
+and `Vary: Accept, Accept-Language`; those with a JSON or YAML body also carry a strong `ETag` \
+derived from the body's bytes. Send it back in `If-None-Match` (a list of tags or `*` also works) \
+to get `304 Not Modified` without the body while the data is unchanged. CSV exports are streamed \
+and carry no `ETag`; `/healthz`, `/readyz` and `/metrics` carry `Cache-Control: no-store`.
+
+Rate limiting: when the server is configured with a rate, each client address gets that many \
+requests per second with a burst allowance; past it, the answer is `429 Too Many Requests`, a \
+problem with a `Retry-After` header in seconds. Operational paths are never limited.";
 
 /// The OpenAPI service over every operation.
 pub fn api_service(db: DatabaseConnection, metrics: Metrics) -> OpenApiService<Apis, ()> {
+    let cache = Arc::new(ResultCache::default());
     OpenApiService::new(
-        (OperationsApi { db: db.clone(), metrics }, OrganizationsApi { db }),
+        (
+            OperationsApi { db: db.clone(), metrics },
+            OrganizationsApi { db: db.clone(), cache: cache.clone() },
+            PlanItemsApi { db: db.clone(), cache: cache.clone() },
+            TendersApi { db: db.clone(), cache: cache.clone() },
+            LotsApi { db: db.clone(), cache: cache.clone() },
+            ContractsApi { db: db.clone(), cache: cache.clone() },
+            PaymentsApi { db: db.clone(), cache: cache.clone() },
+            DecisionsApi { db: db.clone(), cache: cache.clone() },
+            StatsApi { db: db.clone(), cache: cache.clone() },
+            BulkApi { db: db.clone() },
+            SearchApi { db: db.clone() },
+            OcdsApi { db: db.clone() },
+            ChangesApi { db },
+        ),
         "Scrutiny",
         env!("CARGO_PKG_VERSION"),
     )
@@ -52,10 +104,13 @@ pub fn routes(db: DatabaseConnection, settings: &Settings) -> impl Endpoint + 's
         .at("/openapi.yaml", api.spec_endpoint_yaml())
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
-        .with(BodyLimit(settings.max_body_bytes));
+        .with(BodyLimit(settings.max_body_bytes))
+        .with(Problems(path_params))
+        .with(HttpCaching)
+        .with(RateLimit::from_settings(settings));
     app.around(move |endpoint, request| {
-        let (metrics, path_params) = (metrics.clone(), path_params.clone());
-        async move { observe(endpoint.as_ref(), &metrics, &path_params, request).await }
+        let metrics = metrics.clone();
+        async move { observe(endpoint.as_ref(), &metrics, request).await }
     })
 }
 

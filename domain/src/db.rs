@@ -39,6 +39,24 @@ pub async fn connect(url: &str, options: &PoolOptions) -> Result<DatabaseConnect
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
+        })
+        // See `search::connect_sqlite_indexes`: without it, a connection's first write
+        // transaction that fires a search trigger can fail at once with "database is locked".
+        // New connections, then idle ones each time they are handed out (a schema change
+        // unloads the indexes).
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|connection, _| {
+                Box::pin(async move {
+                    crate::search::connect_sqlite_indexes(connection).await;
+                    Ok(())
+                })
+            })
+        })
+        .map_sqlx_sqlite_before_acquire(|connection, _| {
+            Box::pin(async move {
+                crate::search::connect_sqlite_indexes(connection).await;
+                Ok(true)
+            })
         });
     Database::connect(connect).await
 }

@@ -6,17 +6,23 @@
 //! depend on it, never the other way round.
 
 pub mod biin;
+pub mod cache;
+pub mod changes;
 pub mod db;
 pub mod demo;
 pub mod entities;
 pub mod error;
 pub mod kato;
+pub mod listing;
 pub mod migration;
 pub mod money;
 pub mod names;
+pub mod ocds;
 pub mod organizations;
 pub mod pagination;
 pub mod provenance;
+pub mod search;
+pub mod stats;
 
 pub use biin::{Biin, BiinError};
 pub use error::DomainError;

@@ -2,8 +2,19 @@
 
 use poem_openapi::Tags;
 
+pub mod bulk;
+pub mod changes;
+pub mod contracts;
+pub mod decisions;
+pub mod lots;
+pub mod ocds;
 pub mod operations;
 pub mod organizations;
+pub mod payments;
+pub mod plan_items;
+pub mod search;
+pub mod stats;
+pub mod tenders;
 
 #[derive(Tags)]
 pub enum ApiTags {
@@ -11,4 +22,24 @@ pub enum ApiTags {
     Operations,
     /// State bodies, quasi-public entities and suppliers.
     Organizations,
+    /// Procurement plans: what buyers intend to buy each year.
+    Plans,
+    /// Tenders (procurement announcements) and their lots.
+    Tenders,
+    /// Contracts between buyers and suppliers, with amendments.
+    Contracts,
+    /// Treasury payments under contracts.
+    Payments,
+    /// Orders, resolutions and board decisions of state bodies and quasi-public entities.
+    Decisions,
+    /// Aggregates for dashboards: spending by group, non-competitive shares.
+    Stats,
+    /// Whole datasets as compressed files.
+    Bulk,
+    /// Full-text search across organizations, tenders, contracts and decisions.
+    Search,
+    /// Procurement as Open Contracting Data Standard 1.1.5 release and record packages.
+    Ocds,
+    /// Every created, updated and deleted record, in order, to keep a copy of the data current.
+    Changes,
 }

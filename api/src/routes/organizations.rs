@@ -1,45 +1,31 @@
 //! Organizations: state bodies, quasi-public entities and suppliers.
 
+use std::sync::Arc;
+
+use poem::{Body, Request};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, ResponseContent};
 use sea_orm::DatabaseConnection;
 
-use domain::entities::{OrganizationKind as StoredKind, organization};
-use domain::organizations::{self, SORT_BY_ID};
-use domain::pagination::{Cursor, Limit};
+use domain::cache::ResultCache;
+
+use domain::DomainError;
+use domain::entities::organization;
+use domain::listing::{self, Filters, Sort};
+use domain::names::Language;
+use domain::organizations::{self, SideTotals};
 
 use super::ApiTags;
-use crate::dto::{Links, LocalizedName, Provenance};
+use crate::dto::{Links, LocalizedName, Money, OrganizationKind, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
+use crate::lists::{CsvRecord, Format, PageRequest, csv_export, parse_param, wants_csv};
+use crate::vocab::stored;
 
 pub struct OrganizationsApi {
     pub db: DatabaseConnection,
-}
-
-/// What part of the public sector, if any, an organization belongs to.
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum OrganizationKind {
-    /// A ministry, agency, akimat or other state body or state institution.
-    StateBody,
-    /// A national holding, national company or other quasi-public-sector entity.
-    QuasiPublic,
-    /// A company or individual entrepreneur that sells to the public sector.
-    Supplier,
-    /// Anything else.
-    Other,
-}
-
-impl From<StoredKind> for OrganizationKind {
-    fn from(kind: StoredKind) -> Self {
-        match kind {
-            StoredKind::StateBody => OrganizationKind::StateBody,
-            StoredKind::QuasiPublic => OrganizationKind::QuasiPublic,
-            StoredKind::Supplier => OrganizationKind::Supplier,
-            StoredKind::Other => OrganizationKind::Other,
-        }
-    }
+    /// Counts and aggregates kept while the data is unchanged.
+    pub cache: Arc<ResultCache>,
 }
 
 /// An organization.
@@ -63,23 +49,28 @@ pub struct Organization {
     pub provenance: Provenance,
 }
 
-impl From<organization::Model> for Organization {
-    fn from(model: organization::Model) -> Self {
-        Organization {
-            id: model.id,
-            bin: model.bin,
-            name: LocalizedName::new(model.name_ru, model.name_kk, model.name_en),
-            kind: model.kind.into(),
-            region_kato: model.region_kato,
-            parent_id: model.parent_id,
-            provenance: Provenance {
-                source: model.source,
-                upstream_id: model.upstream_id,
-                fetched_at: model.fetched_at,
-                content_hash: model.content_hash,
-            },
-        }
-    }
+/// Contracts and payments on one side (buyer or supplier), per currency.
+#[derive(Debug, Clone, Object)]
+pub struct Totals {
+    /// How many contracts the organization signed on this side.
+    pub contract_count: u64,
+    /// Their amounts summed, one entry per currency and VAT basis.
+    pub contracted: Vec<Money>,
+    /// How many payments it made (as buyer) or received (as supplier).
+    pub payment_count: u64,
+    /// Their amounts summed, one entry per currency and VAT basis.
+    pub paid: Vec<Money>,
+}
+
+/// An organization with its totals as a buyer and as a supplier.
+#[derive(Debug, Clone, Object)]
+pub struct OrganizationDetail {
+    #[oai(flatten)]
+    pub organization: Organization,
+    /// What it bought: contracts it signed as buyer, payments it made.
+    pub as_buyer: Totals,
+    /// What it sold: contracts it signed as supplier, payments it received.
+    pub as_supplier: Totals,
 }
 
 /// A page of organizations.
@@ -87,64 +78,167 @@ impl From<organization::Model> for Organization {
 pub struct OrganizationPage {
     /// The organizations on this page, in id order.
     pub items: Vec<Organization>,
-    /// How many organizations there are across all pages.
+    /// How many organizations match the filters, across all pages.
     pub total: u64,
     pub links: Links,
 }
 
+#[derive(ResponseContent)]
+pub enum OrganizationListBody {
+    Json(Json<OrganizationPage>),
+    #[oai(content_type = "text/csv; charset=utf-8")]
+    Csv(Binary<Body>),
+}
+
 #[derive(ApiResponse)]
 pub enum OrganizationPageResponse {
-    /// One page of organizations.
+    /// A page of organizations as JSON, or every matching organization as CSV.
     #[oai(status = 200)]
-    Ok(Json<OrganizationPage>),
+    Ok(OrganizationListBody),
 }
 
 #[derive(ApiResponse)]
 pub enum OrganizationResponse {
     /// The organization.
     #[oai(status = 200)]
-    Ok(Json<Organization>),
+    Ok(Json<OrganizationDetail>),
+}
+
+impl Organization {
+    pub fn new(model: organization::Model, language: Language) -> Self {
+        Organization {
+            id: model.id,
+            bin: model.bin,
+            name: LocalizedName::new(model.name_ru, model.name_kk, model.name_en, language),
+            kind: model.kind.into(),
+            region_kato: model.region_kato,
+            parent_id: model.parent_id,
+            provenance: Provenance::new(model.source, model.upstream_id, model.fetched_at, model.content_hash),
+        }
+    }
+}
+
+impl From<SideTotals> for Totals {
+    fn from(totals: SideTotals) -> Self {
+        let money = |sums: Vec<(String, bool, i64)>| {
+            sums.into_iter().map(|(currency, vat, minor)| Money::total(minor, &currency, vat)).collect::<Vec<_>>()
+        };
+        Totals {
+            contract_count: totals.contract_count,
+            contracted: money(totals.contracted),
+            payment_count: totals.payment_count,
+            paid: money(totals.paid),
+        }
+    }
+}
+
+impl CsvRecord for Organization {
+    const HEADER: &'static [&'static str] =
+        &["id", "bin", "name_ru", "name_kk", "name_en", "kind", "region_kato", "parent_id", "source", "upstream_id"];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.bin.clone().unwrap_or_default(),
+            self.name.ru.clone().unwrap_or_default(),
+            self.name.kk.clone().unwrap_or_default(),
+            self.name.en.clone().unwrap_or_default(),
+            stored(domain::entities::OrganizationKind::from(self.kind)),
+            self.region_kato.clone().unwrap_or_default(),
+            self.parent_id.map(|id| id.to_string()).unwrap_or_default(),
+            self.provenance.source.clone(),
+            self.provenance.upstream_id.clone(),
+        ]
+    }
 }
 
 #[OpenApi(tag = "ApiTags::Organizations")]
 impl OrganizationsApi {
     /// List organizations
     ///
-    /// Every organization, in id order, a page at a time. Follow `links.next` until it is
-    /// absent to read them all; each appears exactly once, even while new ones arrive.
+    /// Organizations matching every given filter, in id order, a page at a time. Follow
+    /// `links.next` until it is absent to read them all; each appears exactly once, even while
+    /// new ones arrive. With `format=csv` (or `Accept: text/csv`) every match is streamed as CSV.
     #[oai(path = "/v1/organizations", method = "get", operation_id = "listOrganizations")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
+        req: &Request,
+        /// Only organizations of this kind, e.g. `quasi_public` for the quasi-public sector.
+        #[oai(name = "kind")]
+        kind: Query<Option<OrganizationKind>>,
+        /// Only organizations registered in this territory: a 9-digit KATO code, matched with
+        /// everything inside it (`750000000` is all of Almaty).
+        #[oai(name = "region", validator(pattern = r"^[0-9]{9}$"))]
+        region: Query<Option<String>>,
+        /// Only the organization with this BIN or IIN.
+        #[oai(name = "bin", validator(pattern = r"^[0-9]{12}$"))]
+        bin: Query<Option<String>>,
         /// Page size, 1 to 100; 20 when absent.
         #[oai(name = "limit", validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// Where to start: the `cursor` from a previous page's `links.next`. Opaque.
-        #[oai(name = "cursor")]
+        #[oai(name = "cursor", validator(min_length = 1, max_length = 512, pattern = r"^[A-Za-z0-9_-]+$"))]
         cursor: Query<Option<String>>,
+        /// `json` (default) for a page, `csv` for every matching row.
+        #[oai(name = "format")]
+        format: Query<Option<Format>>,
     ) -> ApiResult<OrganizationPageResponse> {
-        let limit = Limit::new(limit.0).map_err(|reason| ApiError::invalid_param("limit", reason))?;
-        let after = cursor.0.as_deref().map(|token| Cursor::decode(token, SORT_BY_ID)).transpose()?;
-        let page = organizations::list(&self.db, after.as_ref(), limit).await?;
-        let next =
-            page.next.map(|cursor| format!("/v1/organizations?limit={}&cursor={}", limit.get(), cursor.encode()));
-        Ok(OrganizationPageResponse::Ok(Json(OrganizationPage {
-            items: page.items.into_iter().map(Organization::from).collect(),
+        let filters = Filters {
+            organization_kind: kind.0.map(Into::into),
+            region: parse_param("region", region.0)?,
+            bin: parse_param("bin", bin.0)?,
+            ..Filters::default()
+        };
+        let language = preferred_language(req);
+        if wants_csv(req, format.0) {
+            let body = csv_export::<organization::Entity, _, _, _>(
+                self.db.clone(),
+                filters,
+                Sort::ID,
+                move |_db, rows| async move {
+                    Ok::<_, DomainError>(rows.into_iter().map(|row| Organization::new(row, language)).collect())
+                },
+            );
+            return Ok(OrganizationPageResponse::Ok(OrganizationListBody::Csv(Binary(body))));
+        }
+        let request = PageRequest::new(Sort::ID, limit.0, cursor.0)?;
+        let page = listing::page::<organization::Entity>(
+            &self.db,
+            &self.cache,
+            &filters,
+            Sort::ID,
+            request.after.as_ref(),
+            request.limit,
+        )
+        .await?;
+        Ok(OrganizationPageResponse::Ok(OrganizationListBody::Json(Json(OrganizationPage {
+            links: Links { next: request.next_link(req, page.next) },
             total: page.total,
-            links: Links { next },
-        })))
+            items: page.items.into_iter().map(|row| Organization::new(row, language)).collect(),
+        }))))
     }
 
     /// Get an organization
+    ///
+    /// The organization with its totals as a buyer (contracts it signed, payments it made) and
+    /// as a supplier (contracts it won, payments it received).
     #[oai(path = "/v1/organizations/:id", method = "get", operation_id = "getOrganization")]
     async fn get(
         &self,
+        req: &Request,
         /// The organization's id.
         #[oai(name = "id")]
         id: Path<i64>,
     ) -> ApiResult<OrganizationResponse> {
-        organizations::get(&self.db, id.0)
+        let model = organizations::get(&self.db, id.0)
             .await?
-            .map(|model| OrganizationResponse::Ok(Json(model.into())))
-            .ok_or_else(|| ApiError::not_found(&format!("organization {}", id.0)))
+            .ok_or_else(|| ApiError::not_found(&format!("organization {}", id.0)))?;
+        let totals = organizations::totals(&self.db, model.id).await?;
+        Ok(OrganizationResponse::Ok(Json(OrganizationDetail {
+            organization: Organization::new(model, preferred_language(req)),
+            as_buyer: totals.as_buyer.into(),
+            as_supplier: totals.as_supplier.into(),
+        })))
     }
 }

@@ -1,12 +1,20 @@
 //! The API's integration tests: one binary, each test against its own server on a free port
 //! and its own fresh database. SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set.
 
+mod bulk;
+mod changes;
 mod cli;
 mod errors;
 mod helpers;
+mod http_caching;
+mod lists;
 mod migrations;
 mod observability;
+mod ocds;
 mod openapi;
 mod operations;
 mod organizations;
+mod rate_limit;
+mod search;
 mod seed;
+mod stats;

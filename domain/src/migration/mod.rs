@@ -5,12 +5,20 @@
 use sea_orm_migration::prelude::*;
 
 mod m0001_domain;
+mod m0002_search;
+mod m0003_changes;
+mod m0004_list_indexes;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_domain::Migration)]
+        vec![
+            Box::new(m0001_domain::Migration),
+            Box::new(m0002_search::Migration),
+            Box::new(m0003_changes::Migration),
+            Box::new(m0004_list_indexes::Migration),
+        ]
     }
 }

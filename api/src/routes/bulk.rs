@@ -1,0 +1,224 @@
+//! Bulk downloads: each dataset whole, as gzip-compressed CSV or JSON Lines.
+
+use poem::Body;
+use poem_openapi::param::Path;
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use sea_orm::DatabaseConnection;
+
+use domain::DomainError;
+use domain::entities::{contract, decision, lot, organization, payment, plan_item, tender};
+use domain::listing::{Filters, Sort};
+use domain::names::Language;
+
+use super::ApiTags;
+use super::contracts::contracts_out;
+use super::decisions::decisions_out;
+use super::lots::lots_out;
+use super::organizations::Organization;
+use super::payments::payments_out;
+use super::plan_items::plan_items_out;
+use super::tenders::tenders_out;
+use crate::error::ApiResult;
+use crate::lists::{Encoding, export_body, record_chunks};
+
+pub struct BulkApi {
+    pub db: DatabaseConnection,
+}
+
+/// A bulk file: a dataset in a format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum BulkFile {
+    #[oai(rename = "organizations.csv.gz")]
+    OrganizationsCsv,
+    #[oai(rename = "organizations.jsonl.gz")]
+    OrganizationsJsonl,
+    #[oai(rename = "plan-items.csv.gz")]
+    PlanItemsCsv,
+    #[oai(rename = "plan-items.jsonl.gz")]
+    PlanItemsJsonl,
+    #[oai(rename = "tenders.csv.gz")]
+    TendersCsv,
+    #[oai(rename = "tenders.jsonl.gz")]
+    TendersJsonl,
+    #[oai(rename = "lots.csv.gz")]
+    LotsCsv,
+    #[oai(rename = "lots.jsonl.gz")]
+    LotsJsonl,
+    #[oai(rename = "contracts.csv.gz")]
+    ContractsCsv,
+    #[oai(rename = "contracts.jsonl.gz")]
+    ContractsJsonl,
+    #[oai(rename = "payments.csv.gz")]
+    PaymentsCsv,
+    #[oai(rename = "payments.jsonl.gz")]
+    PaymentsJsonl,
+    #[oai(rename = "decisions.csv.gz")]
+    DecisionsCsv,
+    #[oai(rename = "decisions.jsonl.gz")]
+    DecisionsJsonl,
+}
+
+const FILES: [BulkFile; 14] = [
+    BulkFile::OrganizationsCsv,
+    BulkFile::OrganizationsJsonl,
+    BulkFile::PlanItemsCsv,
+    BulkFile::PlanItemsJsonl,
+    BulkFile::TendersCsv,
+    BulkFile::TendersJsonl,
+    BulkFile::LotsCsv,
+    BulkFile::LotsJsonl,
+    BulkFile::ContractsCsv,
+    BulkFile::ContractsJsonl,
+    BulkFile::PaymentsCsv,
+    BulkFile::PaymentsJsonl,
+    BulkFile::DecisionsCsv,
+    BulkFile::DecisionsJsonl,
+];
+
+impl BulkFile {
+    fn name(self) -> &'static str {
+        match self {
+            BulkFile::OrganizationsCsv => "organizations.csv.gz",
+            BulkFile::OrganizationsJsonl => "organizations.jsonl.gz",
+            BulkFile::PlanItemsCsv => "plan-items.csv.gz",
+            BulkFile::PlanItemsJsonl => "plan-items.jsonl.gz",
+            BulkFile::TendersCsv => "tenders.csv.gz",
+            BulkFile::TendersJsonl => "tenders.jsonl.gz",
+            BulkFile::LotsCsv => "lots.csv.gz",
+            BulkFile::LotsJsonl => "lots.jsonl.gz",
+            BulkFile::ContractsCsv => "contracts.csv.gz",
+            BulkFile::ContractsJsonl => "contracts.jsonl.gz",
+            BulkFile::PaymentsCsv => "payments.csv.gz",
+            BulkFile::PaymentsJsonl => "payments.jsonl.gz",
+            BulkFile::DecisionsCsv => "decisions.csv.gz",
+            BulkFile::DecisionsJsonl => "decisions.jsonl.gz",
+        }
+    }
+
+    fn encoding(self) -> Encoding {
+        if self.name().ends_with(".csv.gz") { Encoding::CsvGzip } else { Encoding::JsonLinesGzip }
+    }
+}
+
+/// One downloadable file.
+#[derive(Debug, Clone, Object)]
+pub struct BulkFileLink {
+    /// The file's name: `<dataset>.csv.gz` or `<dataset>.jsonl.gz`.
+    pub name: String,
+    /// Where to download it.
+    pub href: String,
+    /// `text/csv` or `application/x-ndjson`, gzip-compressed.
+    pub media_type: String,
+}
+
+/// The bulk files on offer.
+#[derive(Debug, Clone, Object)]
+pub struct BulkIndex {
+    /// Every dataset in both formats.
+    pub files: Vec<BulkFileLink>,
+}
+
+#[derive(ApiResponse)]
+pub enum BulkIndexResponse {
+    /// The files on offer.
+    #[oai(status = 200)]
+    Ok(Json<BulkIndex>),
+}
+
+#[derive(ApiResponse)]
+pub enum BulkFileResponse {
+    /// The whole dataset, gzip-compressed, streamed as it is read.
+    #[oai(status = 200, content_type = "application/gzip")]
+    Ok(
+        Binary<Body>,
+        /// `attachment; filename=<name>`, so browsers save the file.
+        #[oai(header = "Content-Disposition")]
+        String,
+    ),
+}
+
+/// Names in bulk files: every language is kept; CSV's single name column shows Russian.
+const LANGUAGE: Language = Language::Ru;
+
+#[OpenApi(tag = "ApiTags::Bulk")]
+impl BulkApi {
+    /// List bulk files
+    ///
+    /// Every dataset as a whole file, in gzip-compressed CSV (one name column, Russian first)
+    /// and JSON Lines (the list endpoints' items, every language kept, one per line).
+    #[oai(path = "/v1/bulk", method = "get", operation_id = "listBulkFiles")]
+    async fn index(&self) -> BulkIndexResponse {
+        let files = FILES
+            .iter()
+            .map(|file| BulkFileLink {
+                name: file.name().to_owned(),
+                href: format!("/v1/bulk/{}", file.name()),
+                media_type: match file.encoding() {
+                    Encoding::JsonLinesGzip => "application/x-ndjson".to_owned(),
+                    _ => "text/csv".to_owned(),
+                },
+            })
+            .collect();
+        BulkIndexResponse::Ok(Json(BulkIndex { files }))
+    }
+
+    /// Download a bulk file
+    ///
+    /// The whole dataset, streamed and compressed as it is read from the database, so even
+    /// millions of rows download with flat server memory.
+    #[oai(path = "/v1/bulk/:file", method = "get", operation_id = "getBulkFile")]
+    async fn file(
+        &self,
+        /// The file, as `/v1/bulk` lists it, e.g. `contracts.csv.gz`.
+        #[oai(name = "file")]
+        file: Path<BulkFile>,
+    ) -> ApiResult<BulkFileResponse> {
+        let (db, all, sort, encoding) = (self.db.clone(), Filters::default(), Sort::ID, file.0.encoding());
+        let body = match file.0 {
+            BulkFile::OrganizationsCsv | BulkFile::OrganizationsJsonl => export_body(
+                record_chunks::<organization::Entity, _, _, _>(db, all, sort, |_db, rows| async move {
+                    Ok::<_, DomainError>(rows.into_iter().map(|row| Organization::new(row, LANGUAGE)).collect())
+                }),
+                encoding,
+            ),
+            BulkFile::PlanItemsCsv | BulkFile::PlanItemsJsonl => export_body(
+                record_chunks::<plan_item::Entity, _, _, _>(db, all, sort, |db, rows| async move {
+                    plan_items_out(&db, rows, LANGUAGE).await
+                }),
+                encoding,
+            ),
+            BulkFile::TendersCsv | BulkFile::TendersJsonl => export_body(
+                record_chunks::<tender::Entity, _, _, _>(db, all, sort, |db, rows| async move {
+                    tenders_out(&db, rows, LANGUAGE).await
+                }),
+                encoding,
+            ),
+            BulkFile::LotsCsv | BulkFile::LotsJsonl => export_body(
+                record_chunks::<lot::Entity, _, _, _>(db, all, sort, |_db, rows| async move {
+                    Ok::<_, DomainError>(lots_out(rows, LANGUAGE))
+                }),
+                encoding,
+            ),
+            BulkFile::ContractsCsv | BulkFile::ContractsJsonl => export_body(
+                record_chunks::<contract::Entity, _, _, _>(db, all, sort, |db, rows| async move {
+                    contracts_out(&db, rows, LANGUAGE).await
+                }),
+                encoding,
+            ),
+            BulkFile::PaymentsCsv | BulkFile::PaymentsJsonl => export_body(
+                record_chunks::<payment::Entity, _, _, _>(db, all, sort, |db, rows| async move {
+                    payments_out(&db, rows, LANGUAGE).await
+                }),
+                encoding,
+            ),
+            BulkFile::DecisionsCsv | BulkFile::DecisionsJsonl => export_body(
+                record_chunks::<decision::Entity, _, _, _>(db, all, sort, |db, rows| async move {
+                    decisions_out(&db, rows, LANGUAGE).await
+                }),
+                encoding,
+            ),
+        };
+        Ok(BulkFileResponse::Ok(Binary(body), format!("attachment; filename={}", file.0.name())))
+    }
+}

@@ -1,0 +1,298 @@
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use domain::db::{self, PoolOptions};
+use domain::demo::Counts;
+use domain::entities::{OrganizationKind, organization};
+use domain::migration::Migrator;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, Set, Statement, TransactionTrait};
+use sea_orm_migration::MigratorTrait;
+use serde_json::Value;
+
+use crate::helpers::{Engine, TestApp, TestDatabase, assert_problem, invalid_param_name, spawn_app, spawn_seeded_app};
+
+/// One read of the feed: its changes and its `links.next`.
+async fn read(app: &TestApp, path: &str) -> (Vec<Value>, String) {
+    let page = app.get_json(path).await;
+    let items = page["items"].as_array().expect("items").clone();
+    let next = page["links"]["next"].as_str().expect("links.next is always present").to_owned();
+    (items, next)
+}
+
+/// Reads from `path` on until `count` changes have come, and returns them with the last
+/// `links.next`. On PostgreSQL a change waits for every transaction that could precede it, in
+/// any database of the cluster (other tests run beside this one), so a short page is no end.
+async fn read_changes(app: &TestApp, path: &str, count: usize) -> (Vec<Value>, String) {
+    let started = Instant::now();
+    let mut changes = Vec::new();
+    let mut next = path.to_owned();
+    while changes.len() < count {
+        let (items, following) = read(app, &next).await;
+        if items.is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(60), "only {} of {count} changes came", changes.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        changes.extend(items);
+        next = following;
+    }
+    assert_eq!(changes.len(), count, "more changes than expected: {:?}", &changes[count.min(changes.len())..]);
+    (changes, next)
+}
+
+async fn changes_in_database(app: &TestApp) -> usize {
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(app.db.get_database_backend(), "SELECT COUNT(*) AS n FROM changes"))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap() as usize
+}
+
+/// `since` in a `links.next`.
+fn since(next: &str) -> &str {
+    next.split(['?', '&']).find_map(|part| part.strip_prefix("since=")).expect("links.next names `since`")
+}
+
+fn sequences(changes: &[Value]) -> Vec<i64> {
+    changes.iter().map(|change| change["sequence"].as_i64().unwrap()).collect()
+}
+
+async fn insert_organization(db: &impl ConnectionTrait, tag: &str) -> i64 {
+    organization::ActiveModel {
+        name_ru: Set(Some(format!("ТОО \"{tag}\""))),
+        kind: Set(OrganizationKind::Supplier),
+        source: Set("test".into()),
+        upstream_id: Set(tag.into()),
+        fetched_at: Set(chrono::Utc::now()),
+        content_hash: Set("0".repeat(64)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("organization inserted")
+    .id
+}
+
+#[tokio::test]
+async fn the_feed_holds_one_creation_per_seeded_row_then_later_changes_in_order() {
+    let app = spawn_seeded_app().await;
+    let total = changes_in_database(&app).await;
+    let (changes, next) = read_changes(&app, "/v1/changes?limit=1000", total).await;
+
+    let seen = sequences(&changes);
+    assert!(seen.windows(2).all(|pair| pair[0] < pair[1]), "sequences increase");
+    let mut created: HashMap<String, HashSet<i64>> = HashMap::new();
+    for change in &changes {
+        let (entity, id) = (change["entity"].as_str().unwrap(), change["id"].as_i64().unwrap());
+        if change["action"] == "created" {
+            assert!(created.entry(entity.to_owned()).or_default().insert(id), "{entity} {id} created twice");
+        } else {
+            // The seed links organizations to their parents once all are in.
+            assert_eq!((entity, change["action"].as_str().unwrap()), ("organization", "updated"), "{change}");
+        }
+    }
+    let count = |entity: &str| created.get(entity).map_or(0, |ids| ids.len() as u64);
+    let expected = Counts::in_database(&app.db).await.unwrap();
+    let found = Counts {
+        organizations: count("organization"),
+        budget_lines: count("budget_line"),
+        plan_items: count("plan_item"),
+        tenders: count("tender"),
+        lots: count("lot"),
+        bids: count("bid"),
+        awards: count("award"),
+        contracts: count("contract"),
+        contract_amendments: count("contract_amendment"),
+        payments: count("payment"),
+        delivery_acts: count("delivery_act"),
+        decisions: count("decision"),
+    };
+    assert_eq!(found, expected);
+    assert_eq!(created.values().map(HashSet::len).sum::<usize>() as u64, expected.total());
+    let first_contract = changes.iter().find(|change| change["entity"] == "contract").unwrap();
+    assert_eq!(first_contract["href"], format!("/v1/contracts/{}", first_contract["id"]));
+    assert!(chrono::DateTime::parse_from_rfc3339(first_contract["changed_at"].as_str().unwrap()).is_ok());
+
+    // Manual SQL is a writer like any other.
+    app.db.execute_unprepared("UPDATE contracts SET status = 'terminated' WHERE id = 7").await.unwrap();
+    app.db.execute_unprepared("DELETE FROM payments WHERE id = 11").await.unwrap();
+    let (later, last) = read_changes(&app, &next, 2).await;
+    let summary: Vec<(&str, i64, &str)> = later
+        .iter()
+        .map(|c| (c["entity"].as_str().unwrap(), c["id"].as_i64().unwrap(), c["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(summary, [("contract", 7, "updated"), ("payment", 11, "deleted")]);
+    assert!(sequences(&later)[0] > *seen.last().unwrap() && sequences(&later)[0] < sequences(&later)[1]);
+    assert_eq!(later[1]["href"], "/v1/payments/11", "a deleted record keeps its href");
+    assert_eq!(app.get("/v1/payments/11").await.status(), 404);
+
+    // Nothing new: no changes, and the same position to poll again.
+    let (nothing, again) = read(&app, &last).await;
+    assert!(nothing.is_empty(), "{nothing:?}");
+    assert_eq!(since(&again), since(&last));
+}
+
+#[tokio::test]
+async fn an_empty_feed_answers_with_a_position_to_poll() {
+    let app = spawn_app().await;
+    let (items, next) = read(&app, "/v1/changes").await;
+    assert!(items.is_empty());
+    assert!(next.starts_with("/v1/changes?since="), "{next}");
+    assert!(next.ends_with("&limit=100"), "the default limit: {next}");
+    let (items, again) = read(&app, &next).await;
+    assert!(items.is_empty());
+    assert_eq!(again, next);
+
+    let id = insert_organization(&app.db, "first").await;
+    let (items, _) = read_changes(&app, &next, 1).await;
+    assert_eq!(items[0]["entity"], "organization");
+    assert_eq!(items[0]["id"], id);
+    assert_eq!(items[0]["action"], "created");
+    assert_eq!(items[0]["href"], format!("/v1/organizations/{id}"));
+}
+
+#[tokio::test]
+async fn limits_are_honoured_and_bad_parameters_are_400_problems() {
+    let app = spawn_app().await;
+    for tag in ["a", "b", "c"] {
+        insert_organization(&app.db, tag).await;
+    }
+    let (first, next) = read_changes(&app, "/v1/changes?limit=2", 2).await;
+    let (rest, _) = read_changes(&app, &next, 1).await;
+    assert!(sequences(&first)[1] < sequences(&rest)[0]);
+    assert!(app.get("/v1/changes?limit=1000").await.status().is_success());
+
+    let list_cursor = domain::pagination::Cursor::after_id("id", 1).encode();
+    for (path, parameter) in [
+        ("/v1/changes?limit=0".to_owned(), "limit"),
+        ("/v1/changes?limit=1001".to_owned(), "limit"),
+        ("/v1/changes?limit=many".to_owned(), "limit"),
+        ("/v1/changes?since=not-a-cursor".to_owned(), "since"),
+        (format!("/v1/changes?since={list_cursor}"), "since"),
+    ] {
+        let problem = assert_problem(app.get(&path).await, 400).await;
+        assert_eq!(invalid_param_name(&problem), parameter, "{path}: {problem}");
+    }
+}
+
+/// A change joins the feed when its transaction commits, after every change committed before.
+#[tokio::test]
+async fn a_change_appears_when_its_transaction_commits() {
+    let app = spawn_app().await;
+    let before = insert_organization(&app.db, "before").await;
+    let (seen, cursor) = read_changes(&app, "/v1/changes", 1).await;
+    assert_eq!(seen[0]["id"], before);
+
+    let open = app.db.begin().await.unwrap();
+    let uncommitted = insert_organization(&open, "uncommitted").await;
+    let mut expected = vec![uncommitted];
+    if app.db.get_database_backend() == DbBackend::Postgres {
+        // Another writer commits meanwhile; its change comes first.
+        expected.insert(0, insert_organization(&app.db, "committed-meanwhile").await);
+    }
+    let (meanwhile, position) = read(&app, &cursor).await;
+    let visible: Vec<Value> = meanwhile.iter().map(|change| change["id"].clone()).collect();
+    assert_eq!(visible, expected[..expected.len() - 1], "the open transaction's change is not shown");
+    open.commit().await.unwrap();
+    let (committed, _) = read_changes(&app, &position, 1).await;
+    assert_eq!(committed[0]["id"], uncommitted);
+    let (all, _) = read_changes(&app, &cursor, expected.len()).await;
+    assert_eq!(all.iter().map(|change| change["id"].clone()).collect::<Vec<_>>(), expected);
+}
+
+/// The interleaving that defeats numbering changes as they are written and filtering on the
+/// reader's snapshot `xmin`: an older transaction (by transaction id) writes, a younger one
+/// writes, the older writes again and commits first. Numbered at commit, nothing is skipped.
+#[tokio::test]
+async fn an_older_transaction_committing_first_does_not_hide_a_younger_ones_change() {
+    if Engine::from_env() == Engine::Sqlite {
+        return; // One writer at a time: the interleaving cannot happen.
+    }
+    let app = spawn_app().await;
+    let (_, cursor) = read(&app, "/v1/changes").await;
+    let older = app.db.begin().await.unwrap();
+    let older_first = insert_organization(&older, "older-first").await;
+    let younger = app.db.begin().await.unwrap();
+    let younger_id = insert_organization(&younger, "younger").await;
+    let older_second = insert_organization(&older, "older-second").await;
+    older.commit().await.unwrap();
+
+    let (first, position) = read_changes(&app, &cursor, 2).await;
+    assert_eq!(first.iter().map(|c| c["id"].clone()).collect::<Vec<_>>(), [older_first, older_second]);
+    younger.commit().await.unwrap();
+    let (rest, _) = read_changes(&app, &position, 1).await;
+    assert_eq!(rest[0]["id"], younger_id);
+}
+
+/// Writers committing concurrently while a reader follows the feed: the reader sees every
+/// change exactly once.
+#[tokio::test]
+async fn a_reader_following_concurrent_writers_sees_every_change_once() {
+    let app = spawn_app().await;
+    // SQLite takes one writer at a time, and concurrent deferred transactions there fail with
+    // SQLITE_BUSY rather than wait; one writer still races the reader.
+    let writers: u32 = if Engine::from_env() == Engine::Sqlite { 1 } else { 4 };
+    let (transactions, rows) = (15, 3);
+    let mut tasks = Vec::new();
+    for writer in 0..writers {
+        let db = app.db.clone();
+        tasks.push(tokio::spawn(async move {
+            for transaction in 0..transactions {
+                let open = db.begin().await.unwrap();
+                for row in 0..rows {
+                    insert_organization(&open, &format!("w{writer}-t{transaction}-r{row}")).await;
+                    tokio::task::yield_now().await;
+                }
+                open.commit().await.unwrap();
+            }
+        }));
+    }
+    let expected = (writers * transactions * rows) as usize;
+    let started = Instant::now();
+    let (mut seen, mut next) = (Vec::new(), "/v1/changes?limit=7".to_owned());
+    while seen.len() < expected {
+        assert!(started.elapsed() < Duration::from_secs(60), "only {} of {expected} changes came", seen.len());
+        let (items, following) = read(&app, &next).await;
+        seen.extend(items.iter().map(|change| change["id"].as_i64().unwrap()));
+        next = following;
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (extra, _) = read(&app, &next).await;
+    assert!(extra.is_empty(), "{extra:?}");
+    let distinct: HashSet<i64> = seen.iter().copied().collect();
+    assert_eq!(distinct.len(), expected, "a change repeated");
+}
+
+/// Migrating m0003 down removes the feed and its triggers (writes still work), and up again
+/// restores them.
+#[tokio::test]
+async fn the_feed_migration_rolls_back_cleanly() {
+    let database = TestDatabase::create().await;
+    let db = db::connect(&database.url, &PoolOptions::default()).await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    // Roll back m0003 and whatever came after it.
+    let migrations = Migrator::migrations();
+    let position = migrations.iter().position(|m| m.name() == "m0003_changes").expect("m0003 exists");
+    Migrator::down(&db, Some((migrations.len() - position) as u32)).await.unwrap();
+    let backend = db.get_database_backend();
+    let leftovers = match backend {
+        DbBackend::Postgres => {
+            "SELECT COUNT(*) AS n FROM (SELECT tgname::text AS name FROM pg_trigger WHERE tgname LIKE 'changes%' \
+             UNION ALL SELECT proname::text FROM pg_proc WHERE proname LIKE 'changes%' \
+             UNION ALL SELECT relname::text FROM pg_class WHERE relname LIKE 'changes%') AS objects"
+        }
+        _ => "SELECT COUNT(*) AS n FROM sqlite_master WHERE name LIKE 'changes%'",
+    };
+    let row = db.query_one_raw(Statement::from_string(backend, leftovers)).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i64>("", "n").unwrap(), 0, "m0003 left objects behind");
+    insert_organization(&db, "without-feed").await;
+
+    Migrator::up(&db, None).await.unwrap();
+    insert_organization(&db, "with-feed").await;
+    let row =
+        db.query_one_raw(Statement::from_string(backend, "SELECT COUNT(*) AS n FROM changes")).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1);
+}
