@@ -288,7 +288,11 @@ where
                 return None;
             }
             let chunk = async {
-                let select = listing::ordered_after::<E>(listing::filtered::<E>(&filters), sort, state.after.as_ref())?;
+                let select = listing::ordered_after::<E>(
+                    listing::filtered::<E>(db.get_database_backend(), &filters),
+                    sort,
+                    state.after.as_ref(),
+                )?;
                 Ok::<_, DomainError>(select.limit(EXPORT_CHUNK).all(&db).await?)
             };
             let rows = match chunk.await {

@@ -7,8 +7,8 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Select,
+    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select,
 };
 
 use crate::DomainError;
@@ -17,6 +17,7 @@ use crate::cache::ResultCache;
 use crate::entities::{self, OrganizationKind, ProcurementMethod, organization};
 use crate::kato::KatoCode;
 use crate::pagination::{Cursor, Limit, Page};
+use crate::search::{self, SearchKind, SearchText};
 
 /// What a list is ordered by, before the id that breaks ties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,9 @@ pub struct Filters {
     pub organization_kind: Option<OrganizationKind>,
     /// Organizations: only this BIN.
     pub bin: Option<Biin>,
+    /// Free text, matched through the full-text index (see [`crate::search`]); only lists of
+    /// searchable records apply it.
+    pub text: Option<SearchText>,
 }
 
 impl Filters {
@@ -190,6 +194,10 @@ pub trait Listable: EntityTrait {
     fn amount_of(_model: &Self::Model) -> Option<i64> {
         None
     }
+    /// The full-text index this table's `text` filter goes through, if it has one.
+    fn search_kind() -> Option<SearchKind> {
+        None
+    }
     /// Conditions only this table has (e.g. the organizations' own kind).
     fn extra_filters(select: Select<Self>, _filters: &Filters) -> Select<Self> {
         select
@@ -197,12 +205,15 @@ pub trait Listable: EntityTrait {
 }
 
 /// The filtered query, before ordering and paging.
-pub fn filtered<E: Listable>(filters: &Filters) -> Select<E>
+pub fn filtered<E: Listable>(backend: DatabaseBackend, filters: &Filters) -> Select<E>
 where
     E::Column: ColumnTrait,
 {
     let columns = E::columns();
     let mut select = E::find();
+    if let (Some(kind), Some(text)) = (E::search_kind(), &filters.text) {
+        select = select.filter(search::text_filter(backend, kind, text));
+    }
     if let (Some(column), Some(ids)) = (columns.buyer, filters.buyer_conditions()) {
         select = select.filter(column.in_subquery(ids));
     }
@@ -275,7 +286,7 @@ pub async fn page<E: Listable>(
 where
     E::Model: Sync,
 {
-    let base = filtered::<E>(filters);
+    let base = filtered::<E>(db.get_database_backend(), filters);
     let key = format!("count:{}", base.clone().build(db.get_database_backend()));
     let total = cache.get_or_compute(db, key, || async { Ok(base.clone().count(db).await?) }).await?;
     let mut items = ordered_after::<E>(base, sort, after)?.limit(limit.get() + 1).all(db).await?;
@@ -342,7 +353,7 @@ pub fn ordered_after<E: Listable>(
 }
 
 macro_rules! listable {
-    ($module:ident { $($field:ident : $value:expr),* $(,)? } $(, date: $date:expr)? $(, amount: $amount:expr)?) => {
+    ($module:ident { $($field:ident : $value:expr),* $(,)? } $(, date: $date:expr)? $(, amount: $amount:expr)? $(, search: $search:expr)?) => {
         impl Listable for entities::$module::Entity {
             fn columns() -> ListColumns<entities::$module::Column> {
                 type C = entities::$module::Column;
@@ -359,6 +370,9 @@ macro_rules! listable {
                 #[allow(clippy::redundant_closure_call)]
                 Some(($amount)(model))
             })?
+            $(fn search_kind() -> Option<SearchKind> {
+                Some($search)
+            })?
         }
     };
 }
@@ -370,7 +384,7 @@ listable!(tender {
     status: Some(C::Status),
     method: Some(C::ProcurementMethod),
     fiscal_year: Some(C::FiscalYear),
-}, date: |m: &entities::tender::Model| SortValue::Time(m.published_at), amount: |m: &entities::tender::Model| m.amount_minor);
+}, date: |m: &entities::tender::Model| SortValue::Time(m.published_at), amount: |m: &entities::tender::Model| m.amount_minor, search: SearchKind::Tender);
 
 listable!(contract {
     date: Some((C::SignedAt, DateKind::Timestamp)),
@@ -381,7 +395,7 @@ listable!(contract {
     method: Some(C::ProcurementMethod),
     fiscal_year: Some(C::FiscalYear),
     tender: Some(C::TenderId),
-}, date: |m: &entities::contract::Model| SortValue::Time(m.signed_at), amount: |m: &entities::contract::Model| m.amount_minor);
+}, date: |m: &entities::contract::Model| SortValue::Time(m.signed_at), amount: |m: &entities::contract::Model| m.amount_minor, search: SearchKind::Contract);
 
 listable!(payment {
     date: Some((C::PaidAt, DateKind::Timestamp)),
@@ -430,7 +444,7 @@ impl Listable for entities::lot::Entity {
 listable!(decision {
     date: Some((C::AdoptedOn, DateKind::Day)),
     buyer: Some(C::OrganizationId),
-}, date: |m: &entities::decision::Model| SortValue::Day(m.adopted_on));
+}, date: |m: &entities::decision::Model| SortValue::Day(m.adopted_on), search: SearchKind::Decision);
 
 impl Listable for organization::Entity {
     fn columns() -> ListColumns<organization::Column> {
@@ -438,6 +452,9 @@ impl Listable for organization::Entity {
     }
     fn id_of(model: &organization::Model) -> i64 {
         model.id
+    }
+    fn search_kind() -> Option<SearchKind> {
+        Some(SearchKind::Organization)
     }
     fn extra_filters(mut select: Select<Self>, filters: &Filters) -> Select<Self> {
         if let Some(kind) = filters.organization_kind {

@@ -135,8 +135,8 @@ pub async fn spending(
 ) -> Result<SpendingReport, DomainError> {
     let backend = db.get_database_backend();
     let mut query = match measure {
-        Measure::Contracts => listing::filtered::<contract::Entity>(filters).into_query(),
-        Measure::Payments => listing::filtered::<payment::Entity>(filters).into_query(),
+        Measure::Contracts => listing::filtered::<contract::Entity>(backend, filters).into_query(),
+        Measure::Payments => listing::filtered::<payment::Entity>(backend, filters).into_query(),
     };
     let (table, buyer, supplier, date) = match measure {
         Measure::Contracts => ("contracts", "buyer_id", "supplier_id", "signed_at"),
@@ -235,7 +235,7 @@ pub async fn non_competitive_shares(
     filters: &Filters,
 ) -> Result<Vec<NonCompetitiveShare>, DomainError> {
     let backend = db.get_database_backend();
-    let mut query = listing::filtered::<contract::Entity>(filters).into_query();
+    let mut query = listing::filtered::<contract::Entity>(backend, filters).into_query();
     let column = |name: contract::Column| Expr::col((contract::Entity, name));
     let single = || {
         Expr::case(column(contract::Column::ProcurementMethod).eq(ProcurementMethod::SingleSource.to_value_string()), 1)

@@ -15,6 +15,7 @@ use domain::DomainError;
 use domain::entities::{contract, contract_amendment, payment, tender};
 use domain::listing::{self, Filters};
 use domain::names::Language;
+use domain::search::SearchText;
 
 use super::ApiTags;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, OrganizationRef, Provenance, preferred_language};
@@ -287,6 +288,10 @@ impl ContractsApi {
         /// Only contracts of this tender.
         #[oai(name = "tender_id")]
         tender_id: Query<Option<i64>>,
+        /// Only contracts whose text matches these words (all of them; the last also as a prefix),
+        /// through the full-text index, in Russian and Kazakh; see `/v1/search` for ranked results.
+        #[oai(name = "q", validator(min_length = 1, max_length = 500))]
+        q: Query<Option<String>>,
         /// The order: `id` (default), `date`, `-date`, `amount`, `-amount` (`-` is descending).
         #[oai(name = "sort")]
         sort: Query<Option<DateAmountSort>>,
@@ -301,6 +306,7 @@ impl ContractsApi {
         format: Query<Option<Format>>,
     ) -> ApiResult<ContractListResponse> {
         let filters = Filters {
+            text: q.0.as_deref().map(SearchText::parse).transpose()?,
             buyer_bin: parse_param("buyer_bin", buyer_bin.0)?,
             supplier_bin: parse_param("supplier_bin", supplier_bin.0)?,
             buyer_kind: buyer_kind.0.map(Into::into),

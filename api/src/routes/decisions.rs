@@ -14,6 +14,7 @@ use domain::DomainError;
 use domain::entities::decision;
 use domain::listing::{self, Filters};
 use domain::names::Language;
+use domain::search::SearchText;
 
 use super::ApiTags;
 use crate::dto::{Links, LocalizedName, OrganizationKind, OrganizationRef, Provenance, preferred_language};
@@ -170,6 +171,10 @@ impl DecisionsApi {
         /// Only decisions adopted on or before this day.
         #[oai(name = "date_to")]
         date_to: Query<Option<NaiveDate>>,
+        /// Only decisions whose text matches these words (all of them; the last also as a prefix),
+        /// through the full-text index, in Russian and Kazakh; see `/v1/search` for ranked results.
+        #[oai(name = "q", validator(min_length = 1, max_length = 500))]
+        q: Query<Option<String>>,
         /// The order: `id` (default), `date`, `-date`.
         #[oai(name = "sort")]
         sort: Query<Option<DateSort>>,
@@ -184,6 +189,7 @@ impl DecisionsApi {
         format: Query<Option<Format>>,
     ) -> ApiResult<DecisionListResponse> {
         let filters = Filters {
+            text: q.0.as_deref().map(SearchText::parse).transpose()?,
             buyer_bin: parse_param("organization_bin", organization_bin.0)?,
             buyer_kind: organization_kind.0.map(Into::into),
             region: parse_param("region", region.0)?,

@@ -15,6 +15,7 @@ use domain::entities::organization;
 use domain::listing::{self, Filters, Sort};
 use domain::names::Language;
 use domain::organizations::{self, SideTotals};
+use domain::search::SearchText;
 
 use super::ApiTags;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, Provenance, preferred_language};
@@ -174,6 +175,10 @@ impl OrganizationsApi {
         /// Only the organization with this BIN or IIN.
         #[oai(name = "bin", validator(pattern = r"^[0-9]{12}$"))]
         bin: Query<Option<String>>,
+        /// Only organizations whose text matches these words (all of them; the last also as a prefix),
+        /// through the full-text index, in Russian and Kazakh; see `/v1/search` for ranked results.
+        #[oai(name = "q", validator(min_length = 1, max_length = 500))]
+        q: Query<Option<String>>,
         /// Page size, 1 to 100; 20 when absent.
         #[oai(name = "limit", validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
@@ -185,6 +190,7 @@ impl OrganizationsApi {
         format: Query<Option<Format>>,
     ) -> ApiResult<OrganizationPageResponse> {
         let filters = Filters {
+            text: q.0.as_deref().map(SearchText::parse).transpose()?,
             organization_kind: kind.0.map(Into::into),
             region: parse_param("region", region.0)?,
             bin: parse_param("bin", bin.0)?,

@@ -14,6 +14,7 @@ use domain::DomainError;
 use domain::entities::{contract, lot, tender};
 use domain::listing::{self, Filters};
 use domain::names::Language;
+use domain::search::SearchText;
 
 use super::ApiTags;
 use super::lots::{Lot, lots_out};
@@ -216,6 +217,10 @@ impl TendersApi {
         /// Only tenders of at most this amount, in major units.
         #[oai(name = "amount_max", validator(pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$"))]
         amount_max: Query<Option<String>>,
+        /// Only tenders whose text matches these words (all of them; the last also as a prefix),
+        /// through the full-text index, in Russian and Kazakh; see `/v1/search` for ranked results.
+        #[oai(name = "q", validator(min_length = 1, max_length = 500))]
+        q: Query<Option<String>>,
         /// The order: `id` (default), `date`, `-date`, `amount`, `-amount` (`-` is descending).
         #[oai(name = "sort")]
         sort: Query<Option<DateAmountSort>>,
@@ -230,6 +235,7 @@ impl TendersApi {
         format: Query<Option<Format>>,
     ) -> ApiResult<TenderListResponse> {
         let filters = Filters {
+            text: q.0.as_deref().map(SearchText::parse).transpose()?,
             buyer_bin: parse_param("buyer_bin", buyer_bin.0)?,
             buyer_kind: buyer_kind.0.map(Into::into),
             region: parse_param("region", region.0)?,

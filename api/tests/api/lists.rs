@@ -306,3 +306,31 @@ async fn csv_exports_stream_every_matching_row_with_formulas_neutralised() {
         .collect();
     assert_eq!(evil, vec!["'=HYPERLINK(\"http://evil\",\"x\")".to_owned()]);
 }
+
+#[tokio::test]
+async fn free_text_combines_with_the_other_filters() {
+    let app = spawn_seeded_app().await;
+    let data = demo::generate().unwrap();
+    // Contracts for a catalogue item, by a Russian word of its description, in one year.
+    let word = "Дератизация";
+    let expected = data
+        .contracts
+        .iter()
+        .filter(|c| c.description_ru.to_lowercase().contains(&word.to_lowercase()) && c.fiscal_year == 2024)
+        .count();
+    let items = walk(&app, &format!("/v1/contracts?q={word}&fiscal_year=2024&limit=100")).await;
+    assert_eq!(items.len(), expected);
+    for item in &items {
+        let text = format!("{} {}", item["description"]["ru"], item["description"]["kk"]).to_lowercase();
+        assert!(text.contains(&word.to_lowercase()), "{item}");
+        assert_eq!(item["fiscal_year"], 2024);
+    }
+    // Kazakh, any case, on organizations of one kind.
+    let page = app.get_json("/v1/organizations?q=%D2%9A%D0%90%D0%A0%D0%96%D0%AB&kind=state_body").await;
+    assert!(page["total"].as_u64().unwrap() >= 1);
+    for item in page["items"].as_array().unwrap() {
+        assert!(item["name"]["kk"].as_str().unwrap().to_lowercase().contains("қаржы"), "{item}");
+    }
+    let problem = assert_problem(app.get("/v1/decisions?q=%20%20").await, 400).await;
+    assert_eq!(invalid_param_name(&problem), "q");
+}
