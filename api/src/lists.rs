@@ -15,6 +15,7 @@ use poem_openapi::types::ToJSON;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
 use domain::DomainError;
+use domain::cache::ResultCache;
 use domain::entities::organization;
 use domain::listing::{self, Filters, Listable, Sort, SortField};
 use domain::money::Money;
@@ -373,6 +374,50 @@ where
     Fut: std::future::Future<Output = Result<Vec<R>, DomainError>> + Send,
 {
     export_body(record_chunks::<E, R, F, Fut>(db, filters, sort, convert), Encoding::Csv)
+}
+
+/// A list request's answer: every matching row as CSV, or one page.
+pub enum ListAnswer<R> {
+    Csv(Body),
+    Page {
+        items: Vec<R>,
+        total: u64,
+        /// The `links.next` path.
+        next: Option<String>,
+    },
+}
+
+/// What every list endpoint does once its filters are read: stream CSV when asked (see
+/// [`wants_csv`]), else read one page after `cursor` and convert it with `convert`.
+#[allow(clippy::too_many_arguments)]
+pub async fn list_or_export<E, R, F, Fut>(
+    db: &DatabaseConnection,
+    cache: &ResultCache,
+    req: &Request,
+    filters: Filters,
+    sort: Sort,
+    format: Option<Format>,
+    limit: Option<u64>,
+    cursor: Option<String>,
+    convert: F,
+) -> ApiResult<ListAnswer<R>>
+where
+    E: Listable + 'static,
+    E::Model: Send + Sync,
+    R: CsvRecord + ToJSON + Send + 'static,
+    F: Fn(DatabaseConnection, Vec<E::Model>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<R>, DomainError>> + Send,
+{
+    if wants_csv(req, format) {
+        return Ok(ListAnswer::Csv(csv_export::<E, R, F, Fut>(db.clone(), filters, sort, convert)));
+    }
+    let request = PageRequest::new(sort, limit, cursor)?;
+    let page = listing::page::<E>(db, cache, &filters, sort, request.after.as_ref(), request.limit).await?;
+    Ok(ListAnswer::Page {
+        next: request.next_link(req, page.next),
+        total: page.total,
+        items: convert(db.clone(), page.items).await?,
+    })
 }
 
 /// Headers are already sent when an export fails midway, so the failure is logged and the

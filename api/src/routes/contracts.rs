@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 
 use domain::DomainError;
 use domain::entities::{contract, contract_amendment, payment, tender};
-use domain::listing::{self, Filters};
+use domain::listing::Filters;
 use domain::names::Language;
 use domain::search::SearchText;
 
@@ -21,8 +21,8 @@ use super::ApiTags;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
-    CsvRecord, DateAmountSort, Format, PageRequest, check_amounts, check_dates, csv_export, organizations_by_id,
-    parse_amount, parse_param, wants_csv,
+    CsvRecord, DateAmountSort, Format, ListAnswer, check_amounts, check_dates, list_or_export, organizations_by_id,
+    parse_amount, parse_param,
 };
 use crate::vocab::{ContractStatus, ProcurementMethod, stored};
 
@@ -325,28 +325,24 @@ impl ContractsApi {
         check_amounts(filters.amount_min, filters.amount_max)?;
         let sort = sort.0.unwrap_or(DateAmountSort::Id).into();
         let language = preferred_language(req);
-        if wants_csv(req, format.0) {
-            let body =
-                csv_export::<contract::Entity, _, _, _>(self.db.clone(), filters, sort, move |db, rows| async move {
-                    contracts_out(&db, rows, language).await
-                });
-            return Ok(ContractListResponse::Ok(ContractListBody::Csv(Binary(body))));
-        }
-        let request = PageRequest::new(sort, limit.0, cursor.0)?;
-        let page = listing::page::<contract::Entity>(
+        let answer = list_or_export::<contract::Entity, _, _, _>(
             &self.db,
             &self.cache,
-            &filters,
+            req,
+            filters,
             sort,
-            request.after.as_ref(),
-            request.limit,
+            format.0,
+            limit.0,
+            cursor.0,
+            move |db, rows| async move { contracts_out(&db, rows, language).await },
         )
         .await?;
-        Ok(ContractListResponse::Ok(ContractListBody::Json(Json(ContractPage {
-            links: Links { next: request.next_link(req, page.next) },
-            total: page.total,
-            items: contracts_out(&self.db, page.items, language).await?,
-        }))))
+        Ok(ContractListResponse::Ok(match answer {
+            ListAnswer::Csv(body) => ContractListBody::Csv(Binary(body)),
+            ListAnswer::Page { items, total, next } => {
+                ContractListBody::Json(Json(ContractPage { items, total, links: Links { next } }))
+            }
+        }))
     }
 
     /// Get a contract

@@ -12,7 +12,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 
 use domain::DomainError;
 use domain::entities::decision;
-use domain::listing::{self, Filters};
+use domain::listing::Filters;
 use domain::names::Language;
 use domain::search::SearchText;
 
@@ -20,7 +20,7 @@ use super::ApiTags;
 use crate::dto::{Links, LocalizedName, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
-    CsvRecord, DateSort, Format, PageRequest, check_dates, csv_export, organizations_by_id, parse_param, wants_csv,
+    CsvRecord, DateSort, Format, ListAnswer, check_dates, list_or_export, organizations_by_id, parse_param,
 };
 use crate::vocab::{DecisionKind, stored};
 
@@ -200,28 +200,24 @@ impl DecisionsApi {
         check_dates(filters.date_from, filters.date_to)?;
         let sort = sort.0.unwrap_or(DateSort::Id).into();
         let language = preferred_language(req);
-        if wants_csv(req, format.0) {
-            let body =
-                csv_export::<decision::Entity, _, _, _>(self.db.clone(), filters, sort, move |db, rows| async move {
-                    decisions_out(&db, rows, language).await
-                });
-            return Ok(DecisionListResponse::Ok(DecisionListBody::Csv(Binary(body))));
-        }
-        let request = PageRequest::new(sort, limit.0, cursor.0)?;
-        let page = listing::page::<decision::Entity>(
+        let answer = list_or_export::<decision::Entity, _, _, _>(
             &self.db,
             &self.cache,
-            &filters,
+            req,
+            filters,
             sort,
-            request.after.as_ref(),
-            request.limit,
+            format.0,
+            limit.0,
+            cursor.0,
+            move |db, rows| async move { decisions_out(&db, rows, language).await },
         )
         .await?;
-        Ok(DecisionListResponse::Ok(DecisionListBody::Json(Json(DecisionPage {
-            links: Links { next: request.next_link(req, page.next) },
-            total: page.total,
-            items: decisions_out(&self.db, page.items, language).await?,
-        }))))
+        Ok(DecisionListResponse::Ok(match answer {
+            ListAnswer::Csv(body) => DecisionListBody::Csv(Binary(body)),
+            ListAnswer::Page { items, total, next } => {
+                DecisionListBody::Json(Json(DecisionPage { items, total, links: Links { next } }))
+            }
+        }))
     }
 
     /// Get a decision

@@ -11,14 +11,14 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 
 use domain::DomainError;
 use domain::entities::lot;
-use domain::listing::{self, Filters};
+use domain::listing::Filters;
 use domain::names::Language;
 
 use super::ApiTags;
 use crate::dto::{Links, LocalizedName, Money, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
-    AmountSort, CsvRecord, Format, PageRequest, check_amounts, csv_export, parse_amount, parse_param, wants_csv,
+    AmountSort, CsvRecord, Format, ListAnswer, check_amounts, list_or_export, parse_amount, parse_param,
 };
 use crate::vocab::{TenderStatus, stored};
 
@@ -187,22 +187,24 @@ impl LotsApi {
         check_amounts(filters.amount_min, filters.amount_max)?;
         let sort = sort.0.unwrap_or(AmountSort::Id).into();
         let language = preferred_language(req);
-        if wants_csv(req, format.0) {
-            let body =
-                csv_export::<lot::Entity, _, _, _>(self.db.clone(), filters, sort, move |_db, rows| async move {
-                    Ok::<_, DomainError>(lots_out(rows, language))
-                });
-            return Ok(LotListResponse::Ok(LotListBody::Csv(Binary(body))));
-        }
-        let request = PageRequest::new(sort, limit.0, cursor.0)?;
-        let page =
-            listing::page::<lot::Entity>(&self.db, &self.cache, &filters, sort, request.after.as_ref(), request.limit)
-                .await?;
-        Ok(LotListResponse::Ok(LotListBody::Json(Json(LotPage {
-            links: Links { next: request.next_link(req, page.next) },
-            total: page.total,
-            items: lots_out(page.items, language),
-        }))))
+        let answer = list_or_export::<lot::Entity, _, _, _>(
+            &self.db,
+            &self.cache,
+            req,
+            filters,
+            sort,
+            format.0,
+            limit.0,
+            cursor.0,
+            move |_db, rows| async move { Ok::<_, DomainError>(lots_out(rows, language)) },
+        )
+        .await?;
+        Ok(LotListResponse::Ok(match answer {
+            ListAnswer::Csv(body) => LotListBody::Csv(Binary(body)),
+            ListAnswer::Page { items, total, next } => {
+                LotListBody::Json(Json(LotPage { items, total, links: Links { next } }))
+            }
+        }))
     }
 
     /// Get a lot

@@ -12,7 +12,7 @@ use domain::cache::ResultCache;
 
 use domain::DomainError;
 use domain::entities::organization;
-use domain::listing::{self, Filters, Sort};
+use domain::listing::{Filters, Sort};
 use domain::names::Language;
 use domain::organizations::{self, SideTotals};
 use domain::search::SearchText;
@@ -20,7 +20,7 @@ use domain::search::SearchText;
 use super::ApiTags;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
-use crate::lists::{CsvRecord, Format, PageRequest, csv_export, parse_param, wants_csv};
+use crate::lists::{CsvRecord, Format, ListAnswer, list_or_export, parse_param};
 use crate::vocab::stored;
 
 pub struct OrganizationsApi {
@@ -197,32 +197,26 @@ impl OrganizationsApi {
             ..Filters::default()
         };
         let language = preferred_language(req);
-        if wants_csv(req, format.0) {
-            let body = csv_export::<organization::Entity, _, _, _>(
-                self.db.clone(),
-                filters,
-                Sort::ID,
-                move |_db, rows| async move {
-                    Ok::<_, DomainError>(rows.into_iter().map(|row| Organization::new(row, language)).collect())
-                },
-            );
-            return Ok(OrganizationPageResponse::Ok(OrganizationListBody::Csv(Binary(body))));
-        }
-        let request = PageRequest::new(Sort::ID, limit.0, cursor.0)?;
-        let page = listing::page::<organization::Entity>(
+        let answer = list_or_export::<organization::Entity, _, _, _>(
             &self.db,
             &self.cache,
-            &filters,
+            req,
+            filters,
             Sort::ID,
-            request.after.as_ref(),
-            request.limit,
+            format.0,
+            limit.0,
+            cursor.0,
+            move |_db, rows| async move {
+                Ok::<_, DomainError>(rows.into_iter().map(|row| Organization::new(row, language)).collect())
+            },
         )
         .await?;
-        Ok(OrganizationPageResponse::Ok(OrganizationListBody::Json(Json(OrganizationPage {
-            links: Links { next: request.next_link(req, page.next) },
-            total: page.total,
-            items: page.items.into_iter().map(|row| Organization::new(row, language)).collect(),
-        }))))
+        Ok(OrganizationPageResponse::Ok(match answer {
+            ListAnswer::Csv(body) => OrganizationListBody::Csv(Binary(body)),
+            ListAnswer::Page { items, total, next } => {
+                OrganizationListBody::Json(Json(OrganizationPage { items, total, links: Links { next } }))
+            }
+        }))
     }
 
     /// Get an organization

@@ -12,15 +12,15 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 
 use domain::DomainError;
 use domain::entities::payment;
-use domain::listing::{self, Filters};
+use domain::listing::Filters;
 use domain::names::Language;
 
 use super::ApiTags;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
-    CsvRecord, DateAmountSort, Format, PageRequest, check_amounts, check_dates, csv_export, organizations_by_id,
-    parse_amount, parse_param, wants_csv,
+    CsvRecord, DateAmountSort, Format, ListAnswer, check_amounts, check_dates, list_or_export, organizations_by_id,
+    parse_amount, parse_param,
 };
 
 pub struct PaymentsApi {
@@ -235,28 +235,24 @@ impl PaymentsApi {
         check_amounts(filters.amount_min, filters.amount_max)?;
         let sort = sort.0.unwrap_or(DateAmountSort::Id).into();
         let language = preferred_language(req);
-        if wants_csv(req, format.0) {
-            let body =
-                csv_export::<payment::Entity, _, _, _>(self.db.clone(), filters, sort, move |db, rows| async move {
-                    payments_out(&db, rows, language).await
-                });
-            return Ok(PaymentListResponse::Ok(PaymentListBody::Csv(Binary(body))));
-        }
-        let request = PageRequest::new(sort, limit.0, cursor.0)?;
-        let page = listing::page::<payment::Entity>(
+        let answer = list_or_export::<payment::Entity, _, _, _>(
             &self.db,
             &self.cache,
-            &filters,
+            req,
+            filters,
             sort,
-            request.after.as_ref(),
-            request.limit,
+            format.0,
+            limit.0,
+            cursor.0,
+            move |db, rows| async move { payments_out(&db, rows, language).await },
         )
         .await?;
-        Ok(PaymentListResponse::Ok(PaymentListBody::Json(Json(PaymentPage {
-            links: Links { next: request.next_link(req, page.next) },
-            total: page.total,
-            items: payments_out(&self.db, page.items, language).await?,
-        }))))
+        Ok(PaymentListResponse::Ok(match answer {
+            ListAnswer::Csv(body) => PaymentListBody::Csv(Binary(body)),
+            ListAnswer::Page { items, total, next } => {
+                PaymentListBody::Json(Json(PaymentPage { items, total, links: Links { next } }))
+            }
+        }))
     }
 
     /// Get a payment

@@ -11,15 +11,15 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 
 use domain::DomainError;
 use domain::entities::plan_item;
-use domain::listing::{self, Filters};
+use domain::listing::Filters;
 use domain::names::Language;
 
 use super::ApiTags;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
-    AmountSort, CsvRecord, Format, PageRequest, check_amounts, csv_export, organizations_by_id, parse_amount,
-    parse_param, wants_csv,
+    AmountSort, CsvRecord, Format, ListAnswer, check_amounts, list_or_export, organizations_by_id, parse_amount,
+    parse_param,
 };
 use crate::vocab::{ProcurementMethod, stored};
 
@@ -221,28 +221,24 @@ impl PlanItemsApi {
         check_amounts(filters.amount_min, filters.amount_max)?;
         let sort = sort.0.unwrap_or(AmountSort::Id).into();
         let language = preferred_language(req);
-        if wants_csv(req, format.0) {
-            let body =
-                csv_export::<plan_item::Entity, _, _, _>(self.db.clone(), filters, sort, move |db, rows| async move {
-                    plan_items_out(&db, rows, language).await
-                });
-            return Ok(PlanItemListResponse::Ok(PlanItemListBody::Csv(Binary(body))));
-        }
-        let request = PageRequest::new(sort, limit.0, cursor.0)?;
-        let page = listing::page::<plan_item::Entity>(
+        let answer = list_or_export::<plan_item::Entity, _, _, _>(
             &self.db,
             &self.cache,
-            &filters,
+            req,
+            filters,
             sort,
-            request.after.as_ref(),
-            request.limit,
+            format.0,
+            limit.0,
+            cursor.0,
+            move |db, rows| async move { plan_items_out(&db, rows, language).await },
         )
         .await?;
-        Ok(PlanItemListResponse::Ok(PlanItemListBody::Json(Json(PlanItemPage {
-            links: Links { next: request.next_link(req, page.next) },
-            total: page.total,
-            items: plan_items_out(&self.db, page.items, language).await?,
-        }))))
+        Ok(PlanItemListResponse::Ok(match answer {
+            ListAnswer::Csv(body) => PlanItemListBody::Csv(Binary(body)),
+            ListAnswer::Page { items, total, next } => {
+                PlanItemListBody::Json(Json(PlanItemPage { items, total, links: Links { next } }))
+            }
+        }))
     }
 
     /// Get a plan item
