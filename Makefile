@@ -46,6 +46,7 @@ openapi:
 
 bench:
 	scripts/bench.sh
+	scripts/bench-load.sh
 
 conformance:
 	scripts/conformance.sh

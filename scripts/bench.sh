@@ -3,7 +3,8 @@
 # a filtered list, a deep page and spending aggregates. Prints one JSON line per figure.
 #
 # Sizes and load are set by BENCH_CONTRACTS (1,000,000), BENCH_PAYMENTS (5,000,000),
-# BENCH_RATE (500 requests/s for pages), BENCH_AGG_RATE (50/s for aggregates), BENCH_SECONDS
+# BENCH_RATE (500 requests/s for 20-row pages), BENCH_DEEP_RATE (200/s for 100-row pages),
+# BENCH_AGG_RATE (50/s for aggregates), BENCH_SECONDS
 # (10 per scenario) and BENCH_ENGINES ("sqlite postgres"). Generated databases are kept under
 # target/bench and reused by later runs of the same size.
 set -euo pipefail
@@ -13,6 +14,7 @@ contracts=${BENCH_CONTRACTS:-1000000}
 payments=${BENCH_PAYMENTS:-5000000}
 rate=${BENCH_RATE:-500}
 agg_rate=${BENCH_AGG_RATE:-50}
+deep_rate=${BENCH_DEEP_RATE:-200}
 seconds=${BENCH_SECONDS:-10}
 engines=${BENCH_ENGINES:-sqlite postgres}
 pg_server=${BENCH_PG_SERVER:-postgres://postgres@127.0.0.1:5432}
@@ -58,11 +60,22 @@ for engine in $engines; do
     result=$($bench load --base-url "http://127.0.0.1:$port" --rate "$2" --seconds "$seconds" --name "$1" --path "$3")
     echo "{\"engine\":\"$engine\",\"contracts\":$contracts,\"payments\":$payments,\"load\":$result}"
   }
-  run warmup "$rate" "/v1/payments?buyer_bin=$bin&fiscal_year=2024&sort=-date&limit=100" >/dev/null
+  cold() { # name path: one request's latency with nothing cached yet
+    local ms
+    ms=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port$2" | awk '{printf "%.1f", $1 * 1000}')
+    echo "{\"engine\":\"$engine\",\"contracts\":$contracts,\"payments\":$payments,\"cold\":{\"name\":\"$1\",\"path\":\"$2\",\"ms\":$ms}}"
+  }
+  filtered="/v1/payments?buyer_bin=$bin&fiscal_year=2024&sort=-date"
+  cold filtered_first_page "$filtered"
+  cold spending_by_buyer_2024 "/v1/stats/spending?group_by=buyer&fiscal_year=2024"
+  cold payments_by_month_quasi "/v1/stats/spending?measure=payments&group_by=month&buyer_kind=quasi_public"
+  cold newest_first_page_100 "/v1/payments?sort=-date&limit=100"
+  run warmup "$rate" "$filtered" >/dev/null
   run healthz_baseline "$rate" "/healthz"
-  run filtered_first_page "$rate" "/v1/payments?buyer_bin=$bin&fiscal_year=2024&sort=-date&limit=100"
-  run newest_first_page "$rate" "/v1/payments?sort=-date&limit=100"
-  run newest_page_10000 "$rate" "/v1/payments?sort=-date&limit=100&cursor=$deep"
+  run filtered_first_page "$rate" "$filtered"
+  run filtered_first_page_100 "$deep_rate" "$filtered&limit=100"
+  run newest_first_page_100 "$deep_rate" "/v1/payments?sort=-date&limit=100"
+  run newest_page_10000_100 "$deep_rate" "/v1/payments?sort=-date&limit=100&cursor=$deep"
   run spending_by_buyer_2024 "$agg_rate" "/v1/stats/spending?group_by=buyer&fiscal_year=2024"
   run payments_by_month_quasi "$agg_rate" "/v1/stats/spending?measure=payments&group_by=month&buyer_kind=quasi_public"
   kill $server_pid; wait $server_pid 2>/dev/null || true; server_pid=

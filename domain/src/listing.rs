@@ -88,14 +88,31 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// Whether any organization-side condition on the buyer is set.
-    fn buyer_conditions(&self) -> Option<SelectStatement> {
-        organization_ids(self.buyer_bin.as_ref(), self.buyer_kind, self.region.as_ref())
+    /// The condition on a buyer column, if any buyer filter is set.
+    fn buyer_condition<C: ColumnTrait>(&self, column: C) -> Option<Expr> {
+        party_condition(column, self.buyer_bin.as_ref(), self.buyer_kind, self.region.as_ref())
     }
 
-    fn supplier_conditions(&self) -> Option<SelectStatement> {
-        organization_ids(self.supplier_bin.as_ref(), None, None)
+    fn supplier_condition<C: ColumnTrait>(&self, column: C) -> Option<Expr> {
+        party_condition(column, self.supplier_bin.as_ref(), None, None)
     }
+}
+
+/// `column = (SELECT id …)` when a BIN names one organization, else `column IN (SELECT id …)`.
+/// The scalar form matters: planners cannot tell that an `IN` list holds a single id, so they
+/// pass over the `(party, year, date)` index a one-organization list needs.
+fn party_condition<C: ColumnTrait>(
+    column: C,
+    bin: Option<&Biin>,
+    kind: Option<OrganizationKind>,
+    region: Option<&KatoCode>,
+) -> Option<Expr> {
+    let ids = organization_ids(bin, kind, region)?;
+    Some(if bin.is_some() {
+        Expr::col(column.as_column_ref()).eq(Expr::SubQuery(None, Box::new(ids.into())))
+    } else {
+        column.in_subquery(ids)
+    })
 }
 
 /// The KATO prefix that matches a territory and everything inside it: the code without its
@@ -214,11 +231,11 @@ where
     if let (Some(kind), Some(text)) = (E::search_kind(), &filters.text) {
         select = select.filter(search::text_filter(backend, kind, text));
     }
-    if let (Some(column), Some(ids)) = (columns.buyer, filters.buyer_conditions()) {
-        select = select.filter(column.in_subquery(ids));
+    if let Some(condition) = columns.buyer.and_then(|column| filters.buyer_condition(column)) {
+        select = select.filter(condition);
     }
-    if let (Some(column), Some(ids)) = (columns.supplier, filters.supplier_conditions()) {
-        select = select.filter(column.in_subquery(ids));
+    if let Some(condition) = columns.supplier.and_then(|column| filters.supplier_condition(column)) {
+        select = select.filter(condition);
     }
     if let (Some(column), Some(status)) = (columns.status, &filters.status) {
         select = select.filter(column.eq(status.as_str()));
@@ -431,12 +448,9 @@ impl Listable for entities::lot::Entity {
     }
     /// Lots have no buyer column: their buyer is their tender's.
     fn extra_filters(select: Select<Self>, filters: &Filters) -> Select<Self> {
-        let Some(buyers) = filters.buyer_conditions() else { return select };
-        let tenders = Query::select()
-            .column(entities::tender::Column::Id)
-            .from(entities::tender::Entity)
-            .and_where(entities::tender::Column::BuyerId.in_subquery(buyers))
-            .to_owned();
+        let Some(buyers) = filters.buyer_condition(entities::tender::Column::BuyerId) else { return select };
+        let tenders =
+            Query::select().column(entities::tender::Column::Id).from(entities::tender::Entity).and_where(buyers).to_owned();
         select.filter(entities::lot::Column::TenderId.in_subquery(tenders))
     }
 }
