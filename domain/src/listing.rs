@@ -449,8 +449,11 @@ impl Listable for entities::lot::Entity {
     /// Lots have no buyer column: their buyer is their tender's.
     fn extra_filters(select: Select<Self>, filters: &Filters) -> Select<Self> {
         let Some(buyers) = filters.buyer_condition(entities::tender::Column::BuyerId) else { return select };
-        let tenders =
-            Query::select().column(entities::tender::Column::Id).from(entities::tender::Entity).and_where(buyers).to_owned();
+        let tenders = Query::select()
+            .column(entities::tender::Column::Id)
+            .from(entities::tender::Entity)
+            .and_where(buyers)
+            .to_owned();
         select.filter(entities::lot::Column::TenderId.in_subquery(tenders))
     }
 }
