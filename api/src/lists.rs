@@ -133,8 +133,14 @@ pub fn parse_amount(name: &str, value: Option<String>) -> ApiResult<Option<i64>>
         .transpose()
 }
 
+/// Checks the order of the ranges a filter set holds; every list and aggregate calls it.
+pub fn check_ranges(filters: &Filters) -> ApiResult<()> {
+    check_dates(filters.date_from, filters.date_to)?;
+    check_amounts(filters.amount_min, filters.amount_max)
+}
+
 /// Checks a date range's order.
-pub fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<()> {
+fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<()> {
     match (from, to) {
         (Some(from), Some(to)) if from > to => {
             Err(ApiError::invalid_param("date_to", format!("{to} is before date_from {from}")))
@@ -144,7 +150,7 @@ pub fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<
 }
 
 /// Checks an amount range's order.
-pub fn check_amounts(min: Option<i64>, max: Option<i64>) -> ApiResult<()> {
+fn check_amounts(min: Option<i64>, max: Option<i64>) -> ApiResult<()> {
     match (min, max) {
         (Some(min), Some(max)) if min > max => {
             Err(ApiError::invalid_param("amount_max", "is smaller than amount_min".to_owned()))
@@ -408,6 +414,7 @@ where
     F: Fn(DatabaseConnection, Vec<E::Model>) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Vec<R>, DomainError>> + Send,
 {
+    check_ranges(&filters)?;
     if wants_csv(req, format) {
         return Ok(ListAnswer::Csv(csv_export::<E, R, F, Fut>(db.clone(), filters, sort, convert)));
     }

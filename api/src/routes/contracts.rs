@@ -21,8 +21,7 @@ use super::ApiTags;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
-    CsvRecord, DateAmountSort, Format, ListAnswer, check_amounts, check_dates, list_or_export, organizations_by_id,
-    parse_amount, parse_param,
+    CsvRecord, DateAmountSort, Format, ListAnswer, list_or_export, organizations_by_id, parse_amount, parse_param,
 };
 use crate::vocab::{ContractStatus, ProcurementMethod, stored};
 
@@ -321,8 +320,6 @@ impl ContractsApi {
             tender_id: tender_id.0,
             ..Filters::default()
         };
-        check_dates(filters.date_from, filters.date_to)?;
-        check_amounts(filters.amount_min, filters.amount_max)?;
         let sort = sort.0.unwrap_or(DateAmountSort::Id).into();
         let language = preferred_language(req);
         let answer = list_or_export::<contract::Entity, _, _, _>(

@@ -19,9 +19,7 @@ use domain::search::SearchText;
 use super::ApiTags;
 use crate::dto::{Links, LocalizedName, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
-use crate::lists::{
-    CsvRecord, DateSort, Format, ListAnswer, check_dates, list_or_export, organizations_by_id, parse_param,
-};
+use crate::lists::{CsvRecord, DateSort, Format, ListAnswer, list_or_export, organizations_by_id, parse_param};
 use crate::vocab::{DecisionKind, stored};
 
 pub struct DecisionsApi {
@@ -197,7 +195,6 @@ impl DecisionsApi {
             date_to: date_to.0,
             ..Filters::default()
         };
-        check_dates(filters.date_from, filters.date_to)?;
         let sort = sort.0.unwrap_or(DateSort::Id).into();
         let language = preferred_language(req);
         let answer = list_or_export::<decision::Entity, _, _, _>(

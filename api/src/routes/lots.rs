@@ -17,9 +17,7 @@ use domain::names::Language;
 use super::ApiTags;
 use crate::dto::{Links, LocalizedName, Money, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
-use crate::lists::{
-    AmountSort, CsvRecord, Format, ListAnswer, check_amounts, list_or_export, parse_amount, parse_param,
-};
+use crate::lists::{AmountSort, CsvRecord, Format, ListAnswer, list_or_export, parse_amount, parse_param};
 use crate::vocab::{TenderStatus, stored};
 
 pub struct LotsApi {
@@ -184,7 +182,6 @@ impl LotsApi {
             amount_max: parse_amount("amount_max", amount_max.0)?,
             ..Filters::default()
         };
-        check_amounts(filters.amount_min, filters.amount_max)?;
         let sort = sort.0.unwrap_or(AmountSort::Id).into();
         let language = preferred_language(req);
         let answer = list_or_export::<lot::Entity, _, _, _>(

@@ -18,8 +18,7 @@ use super::ApiTags;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
-    AmountSort, CsvRecord, Format, ListAnswer, check_amounts, list_or_export, organizations_by_id, parse_amount,
-    parse_param,
+    AmountSort, CsvRecord, Format, ListAnswer, list_or_export, organizations_by_id, parse_amount, parse_param,
 };
 use crate::vocab::{ProcurementMethod, stored};
 
@@ -218,7 +217,6 @@ impl PlanItemsApi {
             amount_max: parse_amount("amount_max", amount_max.0)?,
             ..Filters::default()
         };
-        check_amounts(filters.amount_min, filters.amount_max)?;
         let sort = sort.0.unwrap_or(AmountSort::Id).into();
         let language = preferred_language(req);
         let answer = list_or_export::<plan_item::Entity, _, _, _>(

@@ -18,7 +18,7 @@ use domain::stats::{self, BasisSum, GroupBy, GroupTotal, Measure};
 use super::ApiTags;
 use crate::dto::{Money, OrganizationKind, OrganizationRef, preferred_language};
 use crate::error::ApiResult;
-use crate::lists::{check_amounts, check_dates, organizations_by_id, parse_amount, parse_param};
+use crate::lists::{check_ranges, organizations_by_id, parse_amount, parse_param};
 use crate::vocab::{ContractStatus, ProcurementMethod, stored};
 
 pub struct StatsApi {
@@ -197,8 +197,7 @@ impl StatsApi {
             amount_max: parse_amount("amount_max", amount_max.0)?,
             ..Filters::default()
         };
-        check_dates(filters.date_from, filters.date_to)?;
-        check_amounts(filters.amount_min, filters.amount_max)?;
+        check_ranges(&filters)?;
         let measure_param = measure.0.unwrap_or(SpendingMeasure::Contracts);
         let measure_domain = match measure_param {
             SpendingMeasure::Contracts => Measure::Contracts,
@@ -286,7 +285,7 @@ impl StatsApi {
             date_to: date_to.0,
             ..Filters::default()
         };
-        check_dates(filters.date_from, filters.date_to)?;
+        check_ranges(&filters)?;
         let key = format!("non-competitive:{filters:?}");
         let shares =
             self.cache.get_or_compute(&self.db, key, || stats::non_competitive_shares(&self.db, &filters)).await?;
