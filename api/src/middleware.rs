@@ -65,17 +65,17 @@ fn operation_label(response: &Response, path: &str) -> &'static str {
 /// parameters as `param0`, `param1`…, and its parse errors use those names; this puts back
 /// the names clients see. A 405 must list the methods the path allows (`Allow`, RFC 9110).
 #[derive(Debug, Default, Clone)]
-pub struct PathParamNames {
+pub struct RouteIndex {
     /// Each operation's path parameters, in path order.
     by_operation: HashMap<String, Vec<String>>,
     /// Each path template's segments (`None` for a parameter) and its methods.
     methods: Vec<(Vec<Option<String>>, String)>,
 }
 
-impl PathParamNames {
+impl RouteIndex {
     pub fn from_spec(spec_json: &str) -> Self {
         let spec: serde_json::Value = serde_json::from_str(spec_json).expect("poem-openapi emits JSON");
-        let mut index = PathParamNames::default();
+        let mut index = RouteIndex::default();
         for (path, operations) in spec["paths"].as_object().into_iter().flatten() {
             let params: Vec<String> = path
                 .split('/')
@@ -129,7 +129,7 @@ pub async fn observe<E: Endpoint>(endpoint: &E, metrics: &Metrics, req: Request)
     let started = Instant::now();
     let mut response = match endpoint.call(req).instrument(span.clone()).await {
         Ok(output) => output.into_response(),
-        Err(error) => problem_response(error, &PathParamNames::default()),
+        Err(error) => problem_response(error, &RouteIndex::default()),
     };
     let elapsed = started.elapsed();
     let status = response.status();
@@ -145,12 +145,12 @@ pub async fn observe<E: Endpoint>(endpoint: &E, metrics: &Metrics, req: Request)
 
 /// Turns any error into its problem response, keeping the operation id for metrics. An
 /// operation's own `ApiError` arrives already rendered and passes through unchanged.
-pub fn problem_response(error: poem::Error, path_params: &PathParamNames) -> Response {
+pub fn problem_response(error: poem::Error, routes_index: &RouteIndex) -> Response {
     let operation = error.data::<OperationId>().copied();
     let mut response = if error.is_from_response() {
         error.into_response()
     } else if let Some(path_error) = error.downcast_ref::<ParsePathError>() {
-        let name = path_params.rename(operation.as_ref(), path_error.name);
+        let name = routes_index.rename(operation.as_ref(), path_error.name);
         Problem::invalid_param(name.as_deref().unwrap_or(path_error.name), path_error.reason.clone()).into_response()
     } else {
         problem_for(&error).into_response()
@@ -162,18 +162,18 @@ pub fn problem_response(error: poem::Error, path_params: &PathParamNames) -> Res
 }
 
 /// Turns every error of the endpoints inside into its problem response.
-pub struct Problems(pub PathParamNames);
+pub struct Problems(pub RouteIndex);
 
 impl<E: Endpoint> Middleware<E> for Problems {
     type Output = ProblemsEndpoint<E>;
     fn transform(&self, inner: E) -> Self::Output {
-        ProblemsEndpoint { inner, path_params: self.0.clone() }
+        ProblemsEndpoint { inner, routes_index: self.0.clone() }
     }
 }
 
 pub struct ProblemsEndpoint<E> {
     inner: E,
-    path_params: PathParamNames,
+    routes_index: RouteIndex,
 }
 
 impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
@@ -185,9 +185,9 @@ impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
             Ok(output) => output.into_response(),
             Err(error) => {
                 let wrong_method = error.status() == StatusCode::METHOD_NOT_ALLOWED;
-                let mut response = problem_response(error, &self.path_params);
+                let mut response = problem_response(error, &self.routes_index);
                 if wrong_method
-                    && let Some(allowed) = self.path_params.allowed_methods(&path)
+                    && let Some(allowed) = self.routes_index.allowed_methods(&path)
                     && let Ok(value) = HeaderValue::from_str(allowed)
                 {
                     response.headers_mut().insert(poem::http::header::ALLOW, value);

@@ -12,7 +12,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use crate::middleware::{BodyLimit, HttpCaching, PathParamNames, Problems, RateLimit, observe};
+use crate::middleware::{BodyLimit, HttpCaching, Problems, RateLimit, RouteIndex, observe};
 use crate::routes::bulk::BulkApi;
 use crate::routes::changes::ChangesApi;
 use crate::routes::contracts::ContractsApi;
@@ -98,14 +98,14 @@ pub fn openapi_yaml() -> String {
 pub fn routes(db: DatabaseConnection, settings: &Settings) -> impl Endpoint + 'static {
     let metrics = Metrics::new(settings.database_max_connections);
     let api = api_service(db, metrics.clone());
-    let path_params = PathParamNames::from_spec(&api.spec());
+    let routes_index = RouteIndex::from_spec(&api.spec());
     let app = Route::new()
         .at("/openapi.json", api.spec_endpoint())
         .at("/openapi.yaml", api.spec_endpoint_yaml())
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
         .with(BodyLimit(settings.max_body_bytes))
-        .with(Problems(path_params))
+        .with(Problems(routes_index))
         .with(HttpCaching)
         .with(RateLimit::from_settings(settings));
     app.around(move |endpoint, request| {

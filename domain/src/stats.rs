@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, SimpleExpr};
-use sea_orm::{DatabaseBackend, DatabaseConnection, FromQueryResult, JoinType, QueryTrait};
+use sea_orm::{ActiveEnum, DatabaseBackend, DatabaseConnection, FromQueryResult, JoinType, QueryTrait};
 
 use crate::DomainError;
 use crate::entities::{ProcurementMethod, contract, organization, payment};
@@ -238,11 +238,11 @@ pub async fn non_competitive_shares(
     let mut query = listing::filtered::<contract::Entity>(backend, filters).into_query();
     let column = |name: contract::Column| Expr::col((contract::Entity, name));
     let single = || {
-        Expr::case(column(contract::Column::ProcurementMethod).eq(ProcurementMethod::SingleSource.to_value_string()), 1)
+        Expr::case(column(contract::Column::ProcurementMethod).eq(ProcurementMethod::SingleSource.to_value()), 1)
             .finally(0)
     };
     let single_amount = Expr::case(
-        column(contract::Column::ProcurementMethod).eq(ProcurementMethod::SingleSource.to_value_string()),
+        column(contract::Column::ProcurementMethod).eq(ProcurementMethod::SingleSource.to_value()),
         column(contract::Column::AmountMinor),
     )
     .finally(0);
@@ -287,16 +287,6 @@ pub fn percent(part: i64, whole: i64) -> Decimal {
         .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     share.rescale(2);
     share
-}
-
-trait StoredValue {
-    fn to_value_string(self) -> String;
-}
-
-impl StoredValue for ProcurementMethod {
-    fn to_value_string(self) -> String {
-        sea_orm::ActiveEnum::to_value(&self)
-    }
 }
 
 #[cfg(test)]
