@@ -61,7 +61,9 @@ pub fn preferred_language(req: &Request) -> Language {
 /// Where a record came from, to check it against its source.
 #[derive(Debug, Clone, Object)]
 pub struct Provenance {
-    /// The upstream source: `goszakup`, `zakup_sk_kz`, `treasury`, `data_egov_kz`, `ocds`, `csv`, or `demo` for the demo data set.
+    /// The upstream source: `goszakup`, `samruk` (zakup.sk.kz), `egov` (data.egov.kz), `ocds`,
+    /// the source a CSV mapping names (e.g. `treasury`, `csv-payments`), or `demo` for the demo
+    /// data set.
     pub source: String,
     /// The record's identifier in that source.
     pub upstream_id: String,
@@ -69,11 +71,20 @@ pub struct Provenance {
     pub fetched_at: DateTime<Utc>,
     /// SHA-256 (hex) of the record as the source delivered it.
     pub content_hash: String,
+    /// The import run that last wrote the record: `/v1/imports/{import_run_id}`.
+    #[oai(skip_serializing_if_is_none)]
+    pub import_run_id: Option<i64>,
 }
 
 impl Provenance {
-    pub fn new(source: String, upstream_id: String, fetched_at: DateTime<Utc>, content_hash: String) -> Self {
-        Provenance { source, upstream_id, fetched_at, content_hash }
+    pub fn new(
+        source: String,
+        upstream_id: String,
+        fetched_at: DateTime<Utc>,
+        content_hash: String,
+        import_run_id: Option<i64>,
+    ) -> Self {
+        Provenance { source, upstream_id, fetched_at, content_hash, import_run_id }
     }
 }
 

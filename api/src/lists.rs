@@ -188,7 +188,14 @@ impl PageRequest {
 
     /// The `links.next` path: this request's path and query with the cursor replaced.
     pub fn next_link(&self, req: &Request, next: Option<Cursor>) -> Option<String> {
-        let cursor = next?.encode();
+        Some(next_link(req, self.limit.get(), &next?))
+    }
+}
+
+/// The `links.next` path: the request's path and query with `limit` and `cursor` replaced.
+pub fn next_link(req: &Request, limit: u64, next: &Cursor) -> String {
+    {
+        let cursor = next.encode();
         let mut query: Vec<String> = req
             .uri()
             .query()
@@ -197,9 +204,9 @@ impl PageRequest {
             .filter(|pair| !pair.is_empty() && !pair.starts_with("cursor=") && !pair.starts_with("limit="))
             .map(str::to_owned)
             .collect();
-        query.push(format!("limit={}", self.limit.get()));
+        query.push(format!("limit={limit}"));
         query.push(format!("cursor={cursor}"));
-        Some(format!("{}?{}", req.uri().path(), query.join("&")))
+        format!("{}?{}", req.uri().path(), query.join("&"))
     }
 }
 

@@ -35,6 +35,84 @@ enum Command {
     Seed,
     /// Print the OpenAPI spec as YAML; touches no database.
     Openapi,
+    /// Import records from an upstream source. Exits 0 when the run completes (rejected
+    /// records included, see the reject report); non-zero on a fatal error, which the next run
+    /// of the same source and scope resumes from its last checkpoint.
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// Where the JSON Lines reject report goes (default: import-<run id>-rejects.jsonl).
+    #[arg(long, global = true)]
+    report: Option<PathBuf>,
+    /// Records written per transaction.
+    #[arg(long, global = true, default_value_t = 2000)]
+    batch_size: usize,
+    /// No progress bars (they are drawn only on a terminal anyway).
+    #[arg(long, global = true)]
+    quiet: bool,
+    /// Extra trusted CA certificates (PEM), for upstreams with their own certificate.
+    #[arg(long, global = true, env = "SCRUTINY_CA_BUNDLE")]
+    ca_bundle: Option<PathBuf>,
+    /// Requests in flight at once to the upstream.
+    #[arg(long, global = true, default_value_t = 4)]
+    concurrency: usize,
+    /// Retries of a failed request (429, 5xx, timeouts) before the run fails.
+    #[arg(long, global = true, default_value_t = 5)]
+    max_retries: u32,
+    /// Seconds before a request times out.
+    #[arg(long, global = true, default_value_t = 60)]
+    timeout: u64,
+    #[command(subcommand)]
+    source: ImportSource,
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// goszakup.gov.kz OWS v3 REST: full read, or the journal since the last successful run.
+    Goszakup {
+        #[arg(long, default_value = "https://ows.goszakup.gov.kz")]
+        base_url: String,
+        /// The OWS token (also from SCRUTINY_GOSZAKUP_TOKEN); never logged.
+        #[arg(long, env = "SCRUTINY_GOSZAKUP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Collections to read, comma-separated (default: all), e.g. contract,trd-buy.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+    /// zakup.sk.kz, Samruk-Kazyna's procurement: tenders, their lots and contract cards.
+    Samruk {
+        #[arg(long, default_value = "https://zakup.sk.kz")]
+        base_url: String,
+    },
+    /// A data.egov.kz dataset (registers of state bodies and quasi-public organisations).
+    Egov {
+        #[arg(long, default_value = "https://data.egov.kz")]
+        base_url: String,
+        /// The portal's API key (also from SCRUTINY_EGOV_API_KEY); never logged.
+        #[arg(long, env = "SCRUTINY_EGOV_API_KEY", hide_env_values = true)]
+        api_key: String,
+        /// The dataset, optionally with its version: `name` or `name/v2`.
+        #[arg(long)]
+        dataset: String,
+    },
+    /// OCDS release packages, record packages, releases or JSON Lines (gzip or not).
+    Ocds {
+        /// Files or URLs.
+        #[arg(required = true)]
+        inputs: Vec<String>,
+    },
+    /// CSV files of payments, decisions or budget lines, through a column mapping.
+    Csv {
+        #[arg(long, value_parser = ["payments", "decisions", "budget"])]
+        kind: String,
+        /// The TOML file saying which column is which.
+        #[arg(long)]
+        mapping: PathBuf,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -88,7 +166,62 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!(import_run = report.import_run_id, "demo data already loaded; nothing changed");
             }
         }
+        Command::Import(args) => {
+            let db = connect().await?;
+            db::migrate(&db).await.context("migrating")?;
+            let summary = import(&db, args).await?;
+            print_summary(&summary);
+        }
         Command::Openapi => unreachable!("handled before configuration"),
     }
     Ok(())
+}
+
+async fn import(db: &sea_orm::DatabaseConnection, args: ImportArgs) -> anyhow::Result<importers::Summary> {
+    use importers::runs::SourceSpec;
+    use std::io::IsTerminal;
+
+    let options = importers::RunOptions {
+        write_report: true,
+        report: args.report,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        batch_size: args.batch_size.max(1),
+    };
+    let http = importers::http::HttpOptions {
+        ca_bundle: args.ca_bundle,
+        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+        max_retries: args.max_retries,
+        concurrency: args.concurrency.max(1),
+        ..Default::default()
+    };
+    let spec = match args.source {
+        ImportSource::Goszakup { base_url, token, only } => SourceSpec::Goszakup { base_url, token, only },
+        ImportSource::Samruk { base_url } => SourceSpec::Samruk { base_url },
+        ImportSource::Egov { base_url, api_key, dataset } => SourceSpec::Egov { base_url, api_key, dataset },
+        ImportSource::Ocds { inputs } => SourceSpec::Ocds { inputs },
+        ImportSource::Csv { kind, mapping, paths } => SourceSpec::Csv { kind, mapping, paths },
+    };
+    Ok(importers::runs::run(db, &spec, &http, options).await?)
+}
+
+fn print_summary(summary: &importers::Summary) {
+    println!(
+        "import run {} ({}{}): fetched {}, inserted {}, updated {}, unchanged {}, deleted {}, rejected {} (repaired {})",
+        summary.import_run_id,
+        summary.source,
+        if summary.resumed { ", resumed" } else { "" },
+        summary.fetched,
+        summary.inserted,
+        summary.updated,
+        summary.unchanged,
+        summary.deleted,
+        summary.rejected,
+        summary.repaired,
+    );
+    if let Some(report) = &summary.report {
+        println!("reject report: {report}");
+    }
+    if let Some(cursor) = &summary.cursor {
+        println!("upstream cursor reached: {cursor}");
+    }
 }

@@ -17,6 +17,7 @@ use crate::routes::bulk::BulkApi;
 use crate::routes::changes::ChangesApi;
 use crate::routes::contracts::ContractsApi;
 use crate::routes::decisions::DecisionsApi;
+use crate::routes::imports::ImportsApi;
 use crate::routes::lots::LotsApi;
 use crate::routes::ocds::OcdsApi;
 use crate::routes::operations::OperationsApi;
@@ -41,6 +42,7 @@ type Apis = (
     SearchApi,
     OcdsApi,
     ChangesApi,
+    ImportsApi,
 );
 
 const DESCRIPTION: &str = "\
@@ -79,7 +81,8 @@ pub fn api_service(db: DatabaseConnection, metrics: Metrics) -> OpenApiService<A
             BulkApi { db: db.clone() },
             SearchApi { db: db.clone() },
             OcdsApi { db: db.clone() },
-            ChangesApi { db },
+            ChangesApi { db: db.clone() },
+            ImportsApi { db },
         ),
         "Scrutiny",
         env!("CARGO_PKG_VERSION"),

@@ -97,3 +97,16 @@ mirror!(
 pub fn stored<T: sea_orm::ActiveEnum<Value = String>>(value: T) -> String {
     value.to_value()
 }
+
+mirror!(
+    /// Where an import run stands.
+    ImportRunStatus => entities::ImportRunStatus {
+        /// Reading now, or stopped without finishing (the next run of the same source and
+        /// scope resumes it from its checkpoint).
+        Running,
+        /// Finished; rejected records, if any, are among its findings.
+        Succeeded,
+        /// Stopped by a fatal error (see `error`); the next run of the same scope resumes it.
+        Failed,
+    }
+);

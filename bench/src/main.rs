@@ -344,6 +344,7 @@ async fn cursor_for_page(db: &DatabaseConnection, table: &str, page: u64, limit:
 
 /// Open-loop load: request `i` is due at `start + i / rate`, sent then whatever came before.
 async fn load(base_url: &str, path: &str, rate: u32, seconds: u64, name: &str) -> anyhow::Result<()> {
+    importers::http::init_tls();
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
     let url = format!("{base_url}{path}");
     let total = u64::from(rate) * seconds;

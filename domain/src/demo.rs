@@ -949,6 +949,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DomainError> {
         status: Set(ImportRunStatus::Succeeded),
         finished_at: Set(Some(Utc::now())),
         rows_stored: Set(inserted as i64),
+        rows_inserted: Set(inserted as i64),
         ..Default::default()
     }
     .update(db)

@@ -5,8 +5,15 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A 9-digit KATO code.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(into = "String")]
 pub struct KatoCode(String);
+
+impl From<KatoCode> for String {
+    fn from(code: KatoCode) -> String {
+        code.0
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KatoError {

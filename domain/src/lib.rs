@@ -12,6 +12,8 @@ pub mod db;
 pub mod demo;
 pub mod entities;
 pub mod error;
+pub mod imports;
+pub mod ingest;
 pub mod kato;
 pub mod listing;
 pub mod migration;

@@ -87,13 +87,23 @@ pub fn format_minor_units(minor_units: i64) -> String {
     format!("{sign}{}.{:02}", magnitude / per, magnitude % per)
 }
 
-/// Checks an ISO 4217 code's shape: three upper-case Latin letters.
+/// The active ISO 4217 alphabetic codes (2024 list), sorted, for `parse_currency`.
+const ISO_4217: [&str; 155] = [
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
+    "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
+    "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
+    "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
+    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
+    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
+    "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
+    "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
+    "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
+    "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+];
+
+/// Checks that a code is an active ISO 4217 currency (`KZT`, `USD`, …); `XX1` or `ABC` is not.
 pub fn parse_currency(code: &str) -> Result<String, MoneyError> {
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(code.to_owned())
-    } else {
-        Err(MoneyError::Currency(code.to_owned()))
-    }
+    if ISO_4217.binary_search(&code).is_ok() { Ok(code.to_owned()) } else { Err(MoneyError::Currency(code.to_owned())) }
 }
 
 #[cfg(test)]
@@ -133,5 +143,8 @@ mod tests {
         assert!(parse_currency("KZT").is_ok());
         assert!(parse_currency("kzt").is_err());
         assert!(parse_currency("KZTT").is_err());
+        assert!(parse_currency("ABC").is_err());
+        assert!(parse_currency("UAH").is_ok() && parse_currency("PYG").is_ok() && parse_currency("MXN").is_ok());
+        assert!(ISO_4217.windows(2).all(|pair| pair[0] < pair[1]), "the list stays sorted");
     }
 }

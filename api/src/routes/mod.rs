@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod changes;
 pub mod contracts;
 pub mod decisions;
+pub mod imports;
 pub mod lots;
 pub mod ocds;
 pub mod operations;
@@ -42,4 +43,6 @@ pub enum ApiTags {
     Ocds,
     /// Every created, updated and deleted record, in order, to keep a copy of the data current.
     Changes,
+    /// Import runs: what each importer read, stored and rejected, and why.
+    Imports,
 }

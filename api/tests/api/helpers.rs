@@ -115,6 +115,7 @@ pub async fn spawn_seeded_app() -> TestApp {
 
 /// A migrated, empty database behind a server whose settings `adjust` may change.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    importers::http::init_tls();
     TRACING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
             telemetry::init(LogFormat::Text);
@@ -138,6 +139,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// The URL of the app's database, for tools run beside the server (`scrutiny import`).
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(format!("{}{path}", self.address)).send().await.expect("request sent")
     }

@@ -20,6 +20,15 @@ pub struct Model {
     /// Where a resumed run picks up (an upstream page cursor, a file offset).
     pub checkpoint: Option<String>,
     pub error: Option<String>,
+    /// What the run was asked to read (base URL and collections, files); a run that did not
+    /// finish is resumed by the next run of the same source and scope.
+    pub scope: Option<String>,
+    pub rows_inserted: i64,
+    pub rows_updated: i64,
+    pub rows_unchanged: i64,
+    pub rows_deleted: i64,
+    /// Records stored after a repair of a known upstream deviation.
+    pub rows_repaired: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

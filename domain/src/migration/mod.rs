@@ -8,6 +8,7 @@ mod m0001_domain;
 mod m0002_search;
 mod m0003_changes;
 mod m0004_list_indexes;
+mod m0005_import_runs;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_search::Migration),
             Box::new(m0003_changes::Migration),
             Box::new(m0004_list_indexes::Migration),
+            Box::new(m0005_import_runs::Migration),
         ]
     }
 }

@@ -1,0 +1,260 @@
+//! Import runs as records: what each run read, stored and rejected, and why.
+
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use sea_orm::DatabaseConnection;
+
+use domain::entities::{import_finding, import_run};
+use domain::imports;
+use domain::pagination::{Cursor, Limit};
+
+use super::ApiTags;
+use crate::dto::Links;
+use crate::error::{ApiError, ApiResult};
+use crate::lists::next_link;
+use crate::vocab::ImportRunStatus;
+
+pub struct ImportsApi {
+    pub db: DatabaseConnection,
+}
+
+/// What happened to the records a run read. `read = inserted + updated + unchanged + deleted +
+/// rejected`.
+#[derive(Debug, Clone, Object)]
+pub struct ImportCounts {
+    /// Records read from upstream pages or files.
+    pub read: i64,
+    /// Records stored for the first time.
+    pub inserted: i64,
+    /// Stored records whose content changed.
+    pub updated: i64,
+    /// Records read again with the same content: nothing written.
+    pub unchanged: i64,
+    /// Records the upstream deleted, removed here too.
+    pub deleted: i64,
+    /// Records not stored; each has a finding saying why.
+    pub rejected: i64,
+    /// Repairs of known upstream deviations in stored records (an object where an array
+    /// belongs, say); each has a finding.
+    pub repaired: i64,
+}
+
+/// One run of an importer.
+#[derive(Debug, Clone, Object)]
+pub struct ImportRun {
+    /// Scrutiny's id for the run; every record it stored names it in `provenance`.
+    pub id: i64,
+    /// The upstream source: `goszakup`, `samruk`, `egov`, `ocds`, `csv-payments`, `demo`, ….
+    pub source: String,
+    /// What the run was asked to read: base URL and collections, or files.
+    #[oai(skip_serializing_if_is_none)]
+    pub scope: Option<String>,
+    pub status: ImportRunStatus,
+    /// When it started (RFC 3339, UTC).
+    pub started_at: DateTime<Utc>,
+    /// When it ended; absent while running.
+    #[oai(skip_serializing_if_is_none)]
+    pub finished_at: Option<DateTime<Utc>>,
+    pub counts: ImportCounts,
+    /// For a finished run, the upstream cursor it reached (where the next incremental run
+    /// starts); for an unfinished one, where it will resume.
+    #[oai(skip_serializing_if_is_none)]
+    pub cursor: Option<String>,
+    /// Why the run failed, for a failed run.
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<String>,
+    /// The run's findings: `/v1/imports/{id}/findings`.
+    pub findings_href: String,
+}
+
+impl From<import_run::Model> for ImportRun {
+    fn from(run: import_run::Model) -> Self {
+        ImportRun {
+            id: run.id,
+            findings_href: format!("/v1/imports/{}/findings", run.id),
+            source: run.source,
+            scope: run.scope,
+            status: run.status.into(),
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            counts: ImportCounts {
+                read: run.rows_in,
+                inserted: run.rows_inserted,
+                updated: run.rows_updated,
+                unchanged: run.rows_unchanged,
+                deleted: run.rows_deleted,
+                rejected: run.rows_rejected,
+                repaired: run.rows_repaired,
+            },
+            cursor: run.checkpoint,
+            error: run.error,
+        }
+    }
+}
+
+/// A page of import runs, newest first.
+#[derive(Debug, Object)]
+pub struct ImportRunPage {
+    /// The runs on this page, newest first.
+    pub items: Vec<ImportRun>,
+    /// How many runs match the filters, across all pages.
+    pub total: u64,
+    pub links: Links,
+}
+
+/// A record a run rejected, or stored after a repair.
+#[derive(Debug, Clone, Object)]
+pub struct ImportFinding {
+    /// The finding's id, increasing in the order the run made them.
+    pub id: i64,
+    /// `rejected` or `repaired`.
+    pub action: String,
+    /// The file path or URL the record was read from (secrets in query strings hidden).
+    pub input: String,
+    /// The line (CSV, JSON Lines) or item position within the input.
+    #[oai(skip_serializing_if_is_none)]
+    pub position: Option<i64>,
+    /// The record's upstream id, when it could be read.
+    #[oai(skip_serializing_if_is_none)]
+    pub record_id: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+impl From<import_finding::Model> for ImportFinding {
+    fn from(finding: import_finding::Model) -> Self {
+        ImportFinding {
+            id: finding.id,
+            action: finding.action,
+            input: finding.input,
+            position: finding.position,
+            record_id: finding.record_id,
+            reason: finding.reason,
+        }
+    }
+}
+
+/// A page of a run's findings.
+#[derive(Debug, Object)]
+pub struct ImportFindingPage {
+    /// The findings on this page, in the order the run made them.
+    pub items: Vec<ImportFinding>,
+    pub links: Links,
+}
+
+#[derive(ApiResponse)]
+pub enum ImportRunListResponse {
+    /// A page of import runs, newest first.
+    #[oai(status = 200)]
+    Ok(Json<ImportRunPage>),
+}
+
+#[derive(ApiResponse)]
+pub enum ImportRunResponse {
+    /// The import run.
+    #[oai(status = 200)]
+    Ok(Json<ImportRun>),
+}
+
+#[derive(ApiResponse)]
+pub enum ImportFindingListResponse {
+    /// A page of the run's findings, in the order they were made.
+    #[oai(status = 200)]
+    Ok(Json<ImportFindingPage>),
+}
+
+const RUNS_CURSOR: &str = "imports";
+const FINDINGS_CURSOR: &str = "findings";
+
+fn cursor(token: Option<String>, kind: &str) -> ApiResult<Option<i64>> {
+    token
+        .map(|token| {
+            Cursor::decode(&token, kind).map(|c| c.id).map_err(|e| ApiError::invalid_param("cursor", e.to_string()))
+        })
+        .transpose()
+}
+
+fn limit(requested: Option<u64>) -> ApiResult<Limit> {
+    Limit::new(requested).map_err(|reason| ApiError::invalid_param("limit", reason))
+}
+
+#[OpenApi(tag = "ApiTags::Imports")]
+impl ImportsApi {
+    /// List import runs
+    ///
+    /// Every run of an importer (and of the demo seed), newest first: its source and scope,
+    /// when it ran, how many records it read, inserted, updated, left unchanged, deleted and
+    /// rejected, the upstream cursor it reached, and why it failed if it did.
+    #[oai(path = "/v1/imports", method = "get", operation_id = "listImportRuns")]
+    async fn list(
+        &self,
+        req: &Request,
+        /// Only runs of this source, e.g. `goszakup`.
+        source: Query<Option<String>>,
+        /// Only runs in this state.
+        status: Query<Option<ImportRunStatus>>,
+        /// Runs per page, 1 to 100 (default 20).
+        limit: Query<Option<u64>>,
+        /// The `links.next` cursor of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<ImportRunListResponse> {
+        let limit = self::limit(limit.0)?;
+        let before = self::cursor(cursor.0, RUNS_CURSOR)?;
+        let (runs, total) =
+            imports::list(&self.db, source.0.as_deref(), status.0.map(Into::into), before, limit.get()).await?;
+        let next = (runs.len() as u64 == limit.get())
+            .then(|| runs.last())
+            .flatten()
+            .map(|last| next_link(req, limit.get(), &Cursor::after_id(RUNS_CURSOR, last.id)));
+        Ok(ImportRunListResponse::Ok(Json(ImportRunPage {
+            items: runs.into_iter().map(ImportRun::from).collect(),
+            total,
+            links: Links { next },
+        })))
+    }
+
+    /// Get an import run
+    #[oai(path = "/v1/imports/:id", method = "get", operation_id = "getImportRun")]
+    async fn get(
+        &self,
+        /// The run's id.
+        id: Path<i64>,
+    ) -> ApiResult<ImportRunResponse> {
+        let run =
+            imports::get(&self.db, id.0).await?.ok_or_else(|| ApiError::not_found(&format!("import run {}", id.0)))?;
+        Ok(ImportRunResponse::Ok(Json(run.into())))
+    }
+
+    /// List an import run's findings
+    ///
+    /// The records the run rejected, each with its input (file or URL), position, upstream id
+    /// and the reason, and the records it stored after repairing a known upstream deviation.
+    /// The same lines are in the reject report `scrutiny import` writes.
+    #[oai(path = "/v1/imports/:id/findings", method = "get", operation_id = "listImportFindings")]
+    async fn findings(
+        &self,
+        req: &Request,
+        /// The run's id.
+        id: Path<i64>,
+        /// Findings per page, 1 to 100 (default 20).
+        limit: Query<Option<u64>>,
+        /// The `links.next` cursor of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<ImportFindingListResponse> {
+        let limit = self::limit(limit.0)?;
+        let after = self::cursor(cursor.0, FINDINGS_CURSOR)?;
+        imports::get(&self.db, id.0).await?.ok_or_else(|| ApiError::not_found(&format!("import run {}", id.0)))?;
+        let findings = imports::findings(&self.db, id.0, after, limit.get()).await?;
+        let next = (findings.len() as u64 == limit.get())
+            .then(|| findings.last())
+            .flatten()
+            .map(|last| next_link(req, limit.get(), &Cursor::after_id(FINDINGS_CURSOR, last.id)));
+        Ok(ImportFindingListResponse::Ok(Json(ImportFindingPage {
+            items: findings.into_iter().map(ImportFinding::from).collect(),
+            links: Links { next },
+        })))
+    }
+}

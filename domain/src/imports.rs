@@ -1,0 +1,47 @@
+//! Import runs and their findings, as a reader audits them.
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::DomainError;
+use crate::entities::{ImportRunStatus, import_finding, import_run};
+
+/// Runs, newest first, optionally of one source and status, after the run `before` (exclusive).
+pub async fn list(
+    db: &DatabaseConnection,
+    source: Option<&str>,
+    status: Option<ImportRunStatus>,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<(Vec<import_run::Model>, u64), DomainError> {
+    let mut query = import_run::Entity::find();
+    if let Some(source) = source {
+        query = query.filter(import_run::Column::Source.eq(source));
+    }
+    if let Some(status) = status {
+        query = query.filter(import_run::Column::Status.eq(status));
+    }
+    let total = query.clone().count(db).await?;
+    if let Some(before) = before {
+        query = query.filter(import_run::Column::Id.lt(before));
+    }
+    let runs = query.order_by_desc(import_run::Column::Id).limit(limit).all(db).await?;
+    Ok((runs, total))
+}
+
+pub async fn get(db: &DatabaseConnection, id: i64) -> Result<Option<import_run::Model>, DomainError> {
+    Ok(import_run::Entity::find_by_id(id).one(db).await?)
+}
+
+/// A run's findings in the order they were made, after the finding `after` (exclusive).
+pub async fn findings(
+    db: &DatabaseConnection,
+    run_id: i64,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<import_finding::Model>, DomainError> {
+    let mut query = import_finding::Entity::find().filter(import_finding::Column::ImportRunId.eq(run_id));
+    if let Some(after) = after {
+        query = query.filter(import_finding::Column::Id.gt(after));
+    }
+    Ok(query.order_by_asc(import_finding::Column::Id).limit(limit).all(db).await?)
+}

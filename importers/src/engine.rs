@@ -1,0 +1,295 @@
+//! The engine every source shares: a `Sink` that buffers parsed records, writes them in
+//! batches through the domain store with the source's checkpoint, shows progress, and at the
+//! end writes the run's reject report.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde::Serialize;
+
+use domain::DomainError;
+use domain::ingest::{Batch, Counts, Parsed, RunStart, Store};
+
+/// Fatal import errors: the run stops, is marked failed, and the next run resumes it.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Fetch(#[from] crate::http::FetchError),
+    #[error("{0}")]
+    Input(String),
+    #[error("writing the reject report {path}: {source}")]
+    Report { path: String, source: std::io::Error },
+}
+
+/// How a run reports itself.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Whether to write the JSON Lines reject report (the findings are in the database and
+    /// at `/v1/imports/{id}/findings` either way).
+    pub write_report: bool,
+    /// Where the report goes; default `import-<run id>-rejects.jsonl`.
+    pub report: Option<PathBuf>,
+    /// Draw progress bars on standard error (when it is a terminal).
+    pub progress: bool,
+    /// Records per transaction.
+    pub batch_size: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { write_report: true, report: None, progress: false, batch_size: 2_000 }
+    }
+}
+
+/// The outcome of a run, as `scrutiny import` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub import_run_id: i64,
+    pub source: String,
+    pub resumed: bool,
+    /// Records fetched from upstream or read from files.
+    pub fetched: i64,
+    pub inserted: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub deleted: i64,
+    pub rejected: i64,
+    pub repaired: i64,
+    /// The reject report (every rejected and repaired record), when there is anything in it.
+    pub report: Option<String>,
+    /// The upstream cursor reached, for the next incremental run.
+    pub cursor: Option<String>,
+}
+
+impl Summary {
+    fn new(
+        run_id: i64,
+        source: &str,
+        resumed: bool,
+        counts: Counts,
+        report: Option<String>,
+        cursor: Option<String>,
+    ) -> Self {
+        Summary {
+            import_run_id: run_id,
+            source: source.to_owned(),
+            resumed,
+            fetched: counts.read,
+            inserted: counts.inserted,
+            updated: counts.updated,
+            unchanged: counts.unchanged,
+            deleted: counts.deleted,
+            rejected: counts.rejected,
+            repaired: counts.repaired,
+            report,
+            cursor,
+        }
+    }
+}
+
+/// Where a source puts what it reads.
+pub struct Sink {
+    db: DatabaseConnection,
+    store: Store,
+    source: String,
+    start: RunStart,
+    options: RunOptions,
+    buffer: Vec<Parsed>,
+    buffered_records: usize,
+    fetched_at: DateTime<Utc>,
+    bar: ProgressBar,
+}
+
+impl Sink {
+    /// Starts (or resumes) the run of `source` over `scope`.
+    pub async fn start(
+        db: &DatabaseConnection,
+        source: &str,
+        scope: &str,
+        options: RunOptions,
+    ) -> Result<Sink, ImportError> {
+        let (store, start) = Store::start(db, source, scope).await?;
+        let bar = if options.progress {
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} {human_pos} records, {per_sec}, {elapsed} {msg}")
+                .expect("a valid template"),
+        );
+        bar.set_prefix(source.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        if start.resumed {
+            tracing::info!(run = start.run_id, checkpoint = ?start.checkpoint, "resuming an unfinished run");
+        }
+        Ok(Sink {
+            db: db.clone(),
+            store,
+            source: source.to_owned(),
+            start,
+            options,
+            buffer: Vec::new(),
+            buffered_records: 0,
+            fetched_at: Utc::now(),
+            bar,
+        })
+    }
+
+    /// Where the unfinished run had got to, when this one resumes it.
+    pub fn resume_from(&self) -> Option<&str> {
+        self.start.checkpoint.as_deref()
+    }
+
+    /// The cursor the last successful run of this scope reached (for incremental runs).
+    pub fn previous_cursor(&self) -> Option<&str> {
+        self.start.previous_cursor.as_deref()
+    }
+
+    pub fn run_id(&self) -> i64 {
+        self.start.run_id
+    }
+
+    /// The total to expect, in records or (for files) bytes, once a source knows it: the bar
+    /// then shows an ETA.
+    pub fn set_total(&self, total: u64, unit: &str) {
+        self.bar.set_length(total);
+        self.bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {{prefix}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit}, {{per_sec}}, ETA {{eta}} {{msg}}"
+            ))
+            .expect("a valid template"),
+        );
+    }
+
+    /// Moves the bar to a position measured in the unit of `set_total`.
+    pub fn set_position(&self, position: u64) {
+        self.bar.set_position(position);
+    }
+
+    /// When the records being pushed were fetched.
+    pub fn fetched_now(&mut self) {
+        self.fetched_at = Utc::now();
+    }
+
+    /// Whether enough is buffered that the source should `commit` at its next consistent point.
+    pub fn full(&self) -> bool {
+        self.buffered_records >= self.options.batch_size
+    }
+
+    pub fn push(&mut self, parsed: Parsed) {
+        self.buffered_records += match &parsed {
+            Parsed::Records { records, .. } => records.len().max(1),
+            Parsed::Rejected(_) => 1,
+        };
+        self.buffer.push(parsed);
+    }
+
+    /// Writes what is buffered with the checkpoint that follows it, in one transaction.
+    pub async fn commit(&mut self, checkpoint: Option<String>) -> Result<Counts, ImportError> {
+        let parsed = std::mem::take(&mut self.buffer);
+        self.buffered_records = 0;
+        let delta = self.store.write(Batch { fetched_at: self.fetched_at, parsed, checkpoint }).await?;
+        if self.bar.length().is_none() {
+            self.bar.inc(delta.read as u64);
+        }
+        let counts = self.store.counts();
+        self.bar.set_message(format!(
+            "(+{} ~{} ={} -{} rejected {})",
+            counts.inserted, counts.updated, counts.unchanged, counts.deleted, counts.rejected
+        ));
+        Ok(delta)
+    }
+
+    /// Ends the run: commits what is left, records success (with the cursor reached) or the
+    /// failure, and writes the reject report.
+    pub async fn finish(mut self, outcome: Result<Option<String>, ImportError>) -> Result<Summary, ImportError> {
+        let outcome = match outcome {
+            Ok(cursor) => match self.commit(None).await {
+                Ok(_) => Ok(cursor),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
+        self.bar.finish_and_clear();
+        let run_id = self.start.run_id;
+        let resumed = self.start.resumed;
+        match outcome {
+            Ok(cursor) => {
+                let counts = self.store.finish(Ok(cursor.clone())).await?;
+                let report = if self.options.write_report {
+                    write_report(&self.db, run_id, &self.source, self.options.report.as_deref()).await?
+                } else {
+                    None
+                };
+                Ok(Summary::new(run_id, &self.source, resumed, counts, report, cursor))
+            }
+            Err(error) => {
+                let reason = format!("{error}");
+                self.store.finish(Err(reason)).await?;
+                Err(error)
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ReportLine<'a> {
+    source: &'a str,
+    import_run_id: i64,
+    action: String,
+    input: String,
+    position: Option<i64>,
+    record_id: Option<String>,
+    reason: String,
+}
+
+/// Writes every finding of the run as JSON Lines; `None` when there is none.
+async fn write_report(
+    db: &DatabaseConnection,
+    run_id: i64,
+    source: &str,
+    path: Option<&Path>,
+) -> Result<Option<String>, ImportError> {
+    let backend = db.get_database_backend();
+    let placeholder = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT action, input, position, record_id, reason FROM import_findings \
+                 WHERE import_run_id = {placeholder} ORDER BY id"
+            ),
+            [run_id.into()],
+        ))
+        .await
+        .map_err(DomainError::from)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let path = path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(format!("import-{run_id}-rejects.jsonl")));
+    let shown = path.display().to_string();
+    let io = |source| ImportError::Report { path: shown.clone(), source };
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+    for row in rows {
+        let line = ReportLine {
+            source,
+            import_run_id: run_id,
+            action: row.try_get("", "action").map_err(DomainError::from)?,
+            input: row.try_get("", "input").map_err(DomainError::from)?,
+            position: row.try_get("", "position").map_err(DomainError::from)?,
+            record_id: row.try_get("", "record_id").map_err(DomainError::from)?,
+            reason: row.try_get("", "reason").map_err(DomainError::from)?,
+        };
+        serde_json::to_writer(&mut file, &line).map_err(|error| io(std::io::Error::other(error)))?;
+        file.write_all(b"\n").map_err(io)?;
+    }
+    file.flush().map_err(io)?;
+    Ok(Some(shown))
+}
