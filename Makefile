@@ -6,7 +6,8 @@
 #   make fmt       format the code
 #   make openapi   regenerate openapi/openapi.yaml from the code
 #   make conformance  schemathesis (every check) against a live server over the demo data
-#   make bench     1M contracts + 5M payments on SQLite and PostgreSQL, open-loop HTTP load (not a test)
+#   make bench     1M contracts + 5M payments on SQLite and PostgreSQL, open-loop HTTP load, and
+#                  importing 5M payments from CSV beside sqlite3 .import and psql \copy (not a test)
 #   make build     release build of the `scrutiny` binary (target/release/scrutiny)
 #   make clean     remove build output and the demo database
 
@@ -47,6 +48,7 @@ openapi:
 bench:
 	scripts/bench.sh
 	scripts/bench-load.sh
+	scripts/bench-import.sh
 
 conformance:
 	scripts/conformance.sh

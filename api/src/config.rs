@@ -33,6 +33,19 @@ pub struct Settings {
     /// proxy in front of Scrutiny appends. Only when such a proxy exists: anyone can send the
     /// header, so without one it would let a client pick its own rate-limit key.
     pub trust_forwarded_for: bool,
+    /// Imports `serve` runs in the background, each every `every_minutes` (TOML
+    /// `[[imports]]` tables, e.g. `source = "goszakup"`, `base_url = "…"`, `only = ["contract"]`,
+    /// `every_minutes = 60`). Empty by default.
+    pub imports: Vec<ScheduledImport>,
+}
+
+/// One import `serve` runs periodically: a source with its arguments, as `scrutiny import`
+/// takes them, and the interval between the end of one run and the start of the next.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScheduledImport {
+    pub every_minutes: u64,
+    #[serde(flatten)]
+    pub spec: importers::runs::SourceSpec,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +71,7 @@ impl Default for Settings {
             rate_limit_per_second: 0,
             rate_limit_burst: 0,
             trust_forwarded_for: false,
+            imports: Vec::new(),
         }
     }
 }
@@ -158,6 +172,27 @@ mod tests {
             assert_eq!(settings.database_url.expose(), "postgres://u@h/db");
             assert_eq!(settings.log_format, LogFormat::Text);
             assert_eq!(settings.rate_limit_per_second, 0, "rate limiting is off by default");
+            Ok(())
+        });
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn scheduled_imports_come_from_the_file_with_their_secrets_hidden() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "scrutiny.toml",
+                "[[imports]]\nsource = \"goszakup\"\nbase_url = \"https://ows.goszakup.gov.kz\"\n\
+                 token = \"t0ken\"\nonly = [\"contract\"]\nevery_minutes = 60\n\n\
+                 [[imports]]\nsource = \"egov\"\nbase_url = \"https://data.egov.kz\"\napi_key = \"k3y\"\n\
+                 dataset = \"gov_agencies\"\nevery_minutes = 1440\n",
+            )?;
+            let settings = Settings::load(None).expect("loads");
+            assert_eq!(settings.imports.len(), 2);
+            assert_eq!(settings.imports[0].every_minutes, 60);
+            assert_eq!(settings.imports[1].spec.name(), "egov");
+            let shown = format!("{settings:?}");
+            assert!(!shown.contains("t0ken") && !shown.contains("k3y"), "{shown}");
             Ok(())
         });
     }

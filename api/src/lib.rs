@@ -8,6 +8,7 @@ pub mod lists;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
+pub mod schedule;
 pub mod startup;
 pub mod telemetry;
 pub mod vocab;

@@ -47,7 +47,7 @@ struct ImportArgs {
     #[arg(long, global = true)]
     report: Option<PathBuf>,
     /// Records written per transaction.
-    #[arg(long, global = true, default_value_t = 2000)]
+    #[arg(long, global = true, default_value_t = 10_000)]
     batch_size: usize,
     /// No progress bars (they are drawn only on a terminal anyway).
     #[arg(long, global = true)]
@@ -178,7 +178,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn import(db: &sea_orm::DatabaseConnection, args: ImportArgs) -> anyhow::Result<importers::Summary> {
-    use importers::runs::SourceSpec;
+    use importers::runs::{Secret, SourceSpec};
     use std::io::IsTerminal;
 
     let options = importers::RunOptions {
@@ -195,9 +195,13 @@ async fn import(db: &sea_orm::DatabaseConnection, args: ImportArgs) -> anyhow::R
         ..Default::default()
     };
     let spec = match args.source {
-        ImportSource::Goszakup { base_url, token, only } => SourceSpec::Goszakup { base_url, token, only },
+        ImportSource::Goszakup { base_url, token, only } => {
+            SourceSpec::Goszakup { base_url, token: token.map(Secret), only }
+        }
         ImportSource::Samruk { base_url } => SourceSpec::Samruk { base_url },
-        ImportSource::Egov { base_url, api_key, dataset } => SourceSpec::Egov { base_url, api_key, dataset },
+        ImportSource::Egov { base_url, api_key, dataset } => {
+            SourceSpec::Egov { base_url, api_key: Secret(api_key), dataset }
+        }
         ImportSource::Ocds { inputs } => SourceSpec::Ocds { inputs },
         ImportSource::Csv { kind, mapping, paths } => SourceSpec::Csv { kind, mapping, paths },
     };

@@ -143,10 +143,15 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish (up to 10 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let schedule = crate::schedule::spawn(self.db.clone(), &self.settings.imports);
         let app = routes(self.db, &self.settings);
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))
-            .await
+            .await;
+        for task in schedule {
+            task.abort();
+        }
+        served
     }
 }
 

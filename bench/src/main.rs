@@ -50,6 +50,16 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: u64,
     },
+    /// Write a treasury-style payments CSV of `rows` rows between `organizations` synthetic
+    /// BINs (for `scrutiny import csv`), deterministically.
+    PaymentsCsv {
+        #[arg(long, default_value_t = 5_000_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 3_000)]
+        organizations: usize,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Send GET requests to `path` at `rate` a second for `seconds`; print latency figures as JSON.
     Load {
         #[arg(long)]
@@ -80,7 +90,42 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Load { base_url, path, rate, seconds, name } => load(&base_url, &path, rate, seconds, &name).await,
+        Command::PaymentsCsv { rows, organizations, out } => payments_csv(rows, organizations, &out),
     }
+}
+
+/// The mapping `scripts/bench-import.sh` uses for these files.
+fn payments_csv(rows: usize, organizations: usize, out: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut rng = fastrand::Rng::with_seed(5);
+    let bins: Vec<String> = (0u64..)
+        .filter_map(|n| {
+            let digits = format!("{:011}", 30_000_000_000 + n * 7_919);
+            let prefix: Vec<u32> = digits.chars().map(|c| c.to_digit(10).unwrap()).collect();
+            Biin::from_prefix(&prefix.try_into().unwrap()).map(|b| b.as_str().to_owned())
+        })
+        .take(organizations.max(2))
+        .collect();
+    let payers = &bins[..bins.len() / 6 + 1];
+    let payees = &bins[bins.len() / 6 + 1..];
+    let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
+    writeln!(file, "Номер документа;Дата оплаты;БИН плательщика;БИН получателя;Сумма;Валюта;Назначение платежа")?;
+    for n in 0..rows {
+        writeln!(
+            file,
+            "TP-{n:09};{:02}.{:02}.2024;{};{};{} {:03},{:02};KZT;Оплата по договору № {} за товары и услуги",
+            rng.u32(1..=28),
+            rng.u32(1..=12),
+            payers[rng.usize(..payers.len())],
+            payees[rng.usize(..payees.len())],
+            rng.u32(1..=9_999),
+            rng.u32(0..1_000),
+            rng.u32(0..100),
+            n / 3,
+        )?;
+    }
+    file.flush()?;
+    Ok(())
 }
 
 const FISCAL_YEARS: [i32; 3] = [2023, 2024, 2025];

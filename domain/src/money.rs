@@ -87,8 +87,9 @@ pub fn format_minor_units(minor_units: i64) -> String {
     format!("{sign}{}.{:02}", magnitude / per, magnitude % per)
 }
 
-/// The active ISO 4217 alphabetic codes (2024 list), sorted, for `parse_currency`.
-const ISO_4217: [&str; 155] = [
+/// The active ISO 4217 alphabetic codes (2024 list), sorted, for `parse_currency`; `XXX` is
+/// ISO's code for "no currency", which OCDS publishers use for a value not (yet) known.
+const ISO_4217: [&str; 156] = [
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
     "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
     "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
@@ -98,7 +99,7 @@ const ISO_4217: [&str; 155] = [
     "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
     "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
     "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
-    "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+    "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "XXX", "YER", "ZAR", "ZMW", "ZWG",
 ];
 
 /// Checks that a code is an active ISO 4217 currency (`KZT`, `USD`, …); `XX1` or `ABC` is not.

@@ -43,7 +43,7 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { write_report: true, report: None, progress: false, batch_size: 2_000 }
+        RunOptions { write_report: true, report: None, progress: false, batch_size: 10_000 }
     }
 }
 

@@ -14,6 +14,24 @@ use crate::engine::{ImportError, RunOptions, Sink, Summary};
 use crate::http::{HttpOptions, Upstream, redact_url};
 use crate::sources::{csv_files, egov, goszakup, ocds, samruk};
 
+/// A credential from the command line or the configuration: kept out of `Debug` output, and
+/// so out of logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What to import: a source and its arguments, as `scrutiny import` takes them on the command
 /// line and `serve` reads them from the configuration's `[[imports]]` schedule.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -23,7 +41,7 @@ pub enum SourceSpec {
         base_url: String,
         /// The OWS bearer token; never logged.
         #[serde(default)]
-        token: Option<String>,
+        token: Option<Secret>,
         /// Collection names (`contract`, `trd-buy`, …); empty means all.
         #[serde(default)]
         only: Vec<String>,
@@ -33,7 +51,7 @@ pub enum SourceSpec {
     },
     Egov {
         base_url: String,
-        api_key: String,
+        api_key: Secret,
         dataset: String,
     },
     Ocds {
@@ -93,7 +111,7 @@ pub async fn run(
                 goszakup::Collection::ALL.into_iter().filter(|c| chosen.contains(c)).collect()
             };
             let headers = match token {
-                Some(token) => Upstream::bearer(token)?,
+                Some(token) => Upstream::bearer(token.expose())?,
                 None => Default::default(),
             };
             let upstream = Upstream::new(http.clone(), headers)?;
@@ -113,7 +131,7 @@ pub async fn run(
             let upstream = plain()?;
             let scope = format!("{} {dataset}", base_url.trim_end_matches('/'));
             let mut sink = Sink::start(db, egov::SOURCE, &scope, options).await?;
-            let outcome = egov(&mut sink, &upstream, base_url, api_key, dataset).await;
+            let outcome = egov(&mut sink, &upstream, base_url, api_key.expose(), dataset).await;
             sink.finish(outcome).await
         }
         SourceSpec::Ocds { inputs } => {

@@ -232,7 +232,13 @@ pub async fn contracts_out(
                 signed_at: row.signed_at,
                 ends_on: row.ends_on,
                 amount: Money::new(row.amount_minor, &row.currency, &row.exchange_rate, row.vat_included),
-                provenance: Provenance::new(row.source, row.upstream_id, row.fetched_at, row.content_hash, row.import_run_id),
+                provenance: Provenance::new(
+                    row.source,
+                    row.upstream_id,
+                    row.fetched_at,
+                    row.content_hash,
+                    row.import_run_id,
+                ),
             })
         })
         .collect()

@@ -136,7 +136,13 @@ pub async fn decisions_out(
                 title: LocalizedName::new(row.title_ru, row.title_kk, row.title_en, language),
                 summary: LocalizedName::new(row.summary_ru, row.summary_kk, row.summary_en, language),
                 url: row.url,
-                provenance: Provenance::new(row.source, row.upstream_id, row.fetched_at, row.content_hash, row.import_run_id),
+                provenance: Provenance::new(
+                    row.source,
+                    row.upstream_id,
+                    row.fetched_at,
+                    row.content_hash,
+                    row.import_run_id,
+                ),
             })
         })
         .collect()

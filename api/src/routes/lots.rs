@@ -130,7 +130,13 @@ pub fn lots_out(rows: Vec<lot::Model>, language: Language) -> Vec<Lot> {
             quantity: row.quantity,
             amount: Money::new(row.amount_minor, &row.currency, &row.exchange_rate, row.vat_included),
             delivery_kato: row.delivery_kato,
-            provenance: Provenance::new(row.source, row.upstream_id, row.fetched_at, row.content_hash, row.import_run_id),
+            provenance: Provenance::new(
+                row.source,
+                row.upstream_id,
+                row.fetched_at,
+                row.content_hash,
+                row.import_run_id,
+            ),
         })
         .collect()
 }

@@ -114,7 +114,13 @@ impl Organization {
             kind: model.kind.into(),
             region_kato: model.region_kato,
             parent_id: model.parent_id,
-            provenance: Provenance::new(model.source, model.upstream_id, model.fetched_at, model.content_hash, model.import_run_id),
+            provenance: Provenance::new(
+                model.source,
+                model.upstream_id,
+                model.fetched_at,
+                model.content_hash,
+                model.import_run_id,
+            ),
         }
     }
 }

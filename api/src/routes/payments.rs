@@ -156,7 +156,13 @@ pub async fn payments_out(
                 fiscal_year: row.fiscal_year,
                 purpose: LocalizedName::new(row.purpose_ru, row.purpose_kk, row.purpose_en, language),
                 amount: Money::new(row.amount_minor, &row.currency, &row.exchange_rate, row.vat_included),
-                provenance: Provenance::new(row.source, row.upstream_id, row.fetched_at, row.content_hash, row.import_run_id),
+                provenance: Provenance::new(
+                    row.source,
+                    row.upstream_id,
+                    row.fetched_at,
+                    row.content_hash,
+                    row.import_run_id,
+                ),
             })
         })
         .collect()

@@ -155,7 +155,13 @@ pub async fn plan_items_out(
                 unit_price: Money::new(row.unit_price_minor, &row.currency, &row.exchange_rate, row.vat_included),
                 amount: Money::new(row.amount_minor, &row.currency, &row.exchange_rate, row.vat_included),
                 planned_month: row.planned_month,
-                provenance: Provenance::new(row.source, row.upstream_id, row.fetched_at, row.content_hash, row.import_run_id),
+                provenance: Provenance::new(
+                    row.source,
+                    row.upstream_id,
+                    row.fetched_at,
+                    row.content_hash,
+                    row.import_run_id,
+                ),
             })
         })
         .collect()

@@ -167,7 +167,13 @@ pub async fn tenders_out(
                 bids_open_at: row.bids_open_at,
                 bids_close_at: row.bids_close_at,
                 amount: Money::new(row.amount_minor, &row.currency, &row.exchange_rate, row.vat_included),
-                provenance: Provenance::new(row.source, row.upstream_id, row.fetched_at, row.content_hash, row.import_run_id),
+                provenance: Provenance::new(
+                    row.source,
+                    row.upstream_id,
+                    row.fetched_at,
+                    row.content_hash,
+                    row.import_run_id,
+                ),
             })
         })
         .collect()

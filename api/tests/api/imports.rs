@@ -209,3 +209,36 @@ async fn an_import_killed_mid_run_resumes_without_losing_or_duplicating_a_row() 
     assert_eq!(runs["total"], 1, "the resumed run is the same run");
     assert_eq!(app.get_json("/v1/payments?limit=1").await["total"], ROWS as i64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_scheduled_imports_in_the_background_while_reads_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    write_payments(&dir.path().join("payments.csv"), 20_000);
+    std::fs::write(dir.path().join("mapping.toml"), PLAIN_MAPPING).unwrap();
+    let spec = importers::runs::SourceSpec::Csv {
+        kind: "payments".into(),
+        mapping: dir.path().join("mapping.toml"),
+        paths: vec![dir.path().join("payments.csv")],
+    };
+    let app = crate::helpers::spawn_app_with(|settings| {
+        settings.imports = vec![api::config::ScheduledImport { every_minutes: 60, spec }];
+    })
+    .await;
+    let mut reads_during_import = 0;
+    let mut finished = None;
+    for _ in 0..600 {
+        let response = app.get("/v1/payments?limit=5").await;
+        assert_eq!(response.status(), 200, "reads are served while the import writes");
+        reads_during_import += 1;
+        let runs = app.get_json("/v1/imports?source=csv-payments").await;
+        if runs["items"][0]["status"] == "succeeded" {
+            finished = Some(runs["items"][0].clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let run = finished.expect("the scheduled import finished");
+    assert_eq!(run["counts"]["inserted"], 20_000);
+    assert!(reads_during_import > 1, "the server answered while the import ran");
+    assert_eq!(app.get_json("/v1/payments?limit=1").await["total"], 20_000);
+}

@@ -13,6 +13,7 @@ mod lists;
 mod migrations;
 mod observability;
 mod ocds;
+mod ocds_import;
 mod openapi;
 mod operations;
 mod organizations;

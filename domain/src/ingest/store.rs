@@ -233,6 +233,7 @@ impl Store {
             organizations: HashMap::new(),
             counts: Counts::default(),
             findings: Vec::new(),
+            tables_written: Default::default(),
         };
         let mut generations: Vec<Vec<(Location, Record)>> = Vec::new();
         let mut seen: HashMap<(Table, String), usize> = HashMap::new();
@@ -290,10 +291,31 @@ impl Store {
             ],
         ))
         .await?;
+        let written: Vec<Table> = writer.tables_written.iter().copied().collect();
         txn.commit().await?;
         self.organizations.extend(new_organizations);
+        let before = self.counts.inserted;
         self.counts.add(&delta);
+        self.refresh_statistics(before, &written).await?;
         Ok(delta)
+    }
+
+    /// PostgreSQL plans a batch's key lookups from the table's statistics; a bulk load into an
+    /// empty table makes them stale at once, and the planner would go on scanning the whole
+    /// table for every batch. So the written tables are analysed each time the run's inserted
+    /// rows pass a power of ten (from 1,000), which also invalidates the cached plans.
+    async fn refresh_statistics(&self, before: i64, tables: &[Table]) -> Result<(), DomainError> {
+        if self.db.get_database_backend() != DbBackend::Postgres || tables.is_empty() {
+            return Ok(());
+        }
+        let crossed = |n: i64| n >= 1_000 && (n as f64).log10().floor() > (before.max(1) as f64).log10().floor();
+        if !crossed(self.counts.inserted) {
+            return Ok(());
+        }
+        for table in tables {
+            self.db.execute_unprepared(&format!("ANALYZE {}", table.name())).await?;
+        }
+        Ok(())
     }
 
     /// Ends the run: succeeded with the upstream cursor it reached, or failed with the reason.
@@ -355,6 +377,7 @@ struct BatchWriter<'a> {
     organizations: HashMap<OrgKey, i64>,
     counts: Counts,
     findings: Vec<(FindingAction, Finding)>,
+    tables_written: std::collections::BTreeSet<Table>,
 }
 
 /// Ids of referenced rows of one batch, by table and upstream id.
@@ -710,10 +733,11 @@ impl BatchWriter<'_> {
         self.upsert(table, changed).await
     }
 
-    async fn upsert(&self, table: Table, rows: Vec<Row>) -> Result<(), DomainError> {
+    async fn upsert(&mut self, table: Table, rows: Vec<Row>) -> Result<(), DomainError> {
         if rows.is_empty() {
             return Ok(());
         }
+        self.tables_written.insert(table);
         let own = columns(table);
         let all: Vec<&str> = own.iter().copied().chain(PROVENANCE).collect();
         let width = all.len();

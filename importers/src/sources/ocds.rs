@@ -2827,8 +2827,9 @@ mod scratch_memory {
         let value: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         let compact = serde_json::to_string(&value).unwrap();
         let pretty = serde_json::to_string_pretty(&value).unwrap();
-        let n = 20_000;
+        let n: usize = std::env::var("N").unwrap().parse().unwrap();
         for (name, head, item, tail) in [
+            ("one-line package first", format!("{{\"releases\":[{compact}"), format!(",{compact}"), "]}".to_string()),
             ("jsonl", format!("{compact}\n"), format!("{compact}\n"), String::new()),
             ("pretty package", format!("{{\n\"releases\": [\n{pretty}"), format!(",\n{pretty}"), "\n]}\n".to_string()),
             ("one-line package", format!("{{\"releases\":[{compact}"), format!(",{compact}"), "]}".to_string()),
