@@ -18,6 +18,7 @@ mod openapi;
 mod operations;
 mod organizations;
 mod rate_limit;
+mod registers;
 mod search;
 mod seed;
 mod stats;
