@@ -39,9 +39,6 @@ pub async fn connect(url: &str, options: &PoolOptions) -> Result<DatabaseConnect
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                // 64 MiB of page cache a connection (the default is 2 MiB): bulk imports touch
-                // every index of a table per batch, and reads of big tables re-read hot pages.
-                .pragma("cache_size", "-65536")
         })
         // See `search::connect_sqlite_indexes`: without it, a connection's first write
         // transaction that fires a search trigger can fail at once with "database is locked".

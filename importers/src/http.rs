@@ -234,6 +234,20 @@ mod tests {
     }
 
     #[test]
+    fn a_ca_bundle_that_cannot_be_used_stops_the_client_with_the_reason() {
+        let missing = HttpOptions { ca_bundle: Some("/nonexistent/ca.pem".into()), ..HttpOptions::default() };
+        let error = Upstream::new(missing, HeaderMap::new()).err().expect("a missing file is an error").to_string();
+        assert!(error.contains("/nonexistent/ca.pem"), "{error}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        let options = HttpOptions { ca_bundle: Some(not_pem), ..HttpOptions::default() };
+        let error = Upstream::new(options, HeaderMap::new()).err().expect("no certificate is an error").to_string();
+        assert!(error.contains("no PEM certificate"), "{error}");
+    }
+
+    #[test]
     fn retry_after_reads_seconds() {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));

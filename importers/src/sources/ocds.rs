@@ -63,7 +63,8 @@
 //!   they go in the `kk` or `en` slot when the release `language` is Kazakh (`kk`, also the
 //!   informal `kz`) or English, else in `ru` (so a Ukrainian or Spanish name lands in `ru`). The
 //!   buyer and procuring entity are created as state bodies, suppliers and tenderers as suppliers.
-//! - **Tender.** number = `tender.id`, else (missing, or longer than the 64 characters the store
+//! - **Tender.** number = Prozorro's public `tenderID` when present, else `tender.id`, else
+//!   (missing, or longer than the 64 characters the store
 //!   keeps) the ocid; method from `tender.procurementMethod`: open → open tender, selective →
 //!   prequalified tender, direct → single source, limited → other (the buyer picks whom to ask:
 //!   Kazakhstan's price quotation is published to all, so calling it that would overstate the
@@ -91,7 +92,7 @@
 //!   "no currency"), except for transactions, which are rejected without an amount.
 //! - **Bids** (`bids.details[]`): bidder = the first tenderer (a repair when there are more);
 //!   submitted at `date`, else the release date (a repair); admitted unless the status is
-//!   disqualified, withdrawn, invalid or unsuccessful.
+//!   disqualified, withdrawn, invalid, unsuccessful or deleted.
 //! - **Awards**: supplier = the first supplier (a repair saying the others were not kept);
 //!   `suppliers` as an object instead of an array (Paraguay) is a repair. Awarded at `date`, else
 //!   the release date (a repair). An award whose status is `cancelled` or `unsuccessful` is no
@@ -100,7 +101,8 @@
 //! - **Contracts**: buyer = the release buyer (else the procuring entity); supplier = the
 //!   contract's own `suppliers` (the contract-suppliers extension; Paraguay names one per
 //!   contract where the award lists several) else those of the award named by `awardID`, the
-//!   first one (a repair when there are more); no supplier rejects the contract. number = `id`;
+//!   first one (a repair when there are more); no supplier rejects the contract. number =
+//!   `contractNumber` (else `contractID`, as Prozorro publishes them), else `id`;
 //!   signed at `dateSigned`, else `period.startDate`, else the release date (a repair); ends on
 //!   the date of `period.endDate` as written; status pending → signed, active → in execution,
 //!   terminated → executed, cancelled → terminated, missing → signed; method = the tender's
@@ -114,7 +116,8 @@
 //!   its modifications as extra contracts with `extendsContractID`: each becomes an amendment of
 //!   the contract it extends (numbered after that contract's own amendments), previous amount =
 //!   the extended contract's value, new amount = the modification's own value if it states one,
-//!   else unchanged, reason = its `description`, else `dncpAmendmentType`, else `title` (a repair).
+//!   else unchanged, reason = its `description`, else `dncpAmendmentType`, else `title` (a repair;
+//!   such an entry's own transactions, none seen so far, are not read).
 //! - **Payments** (`contracts[].implementation.transactions[]`): amount from `value` or the
 //!   deprecated `amount`; `date` is required; payer = `payer`, else the deprecated
 //!   `providerOrganization` identifier, else the buyer; payee = `payee`, else
@@ -126,7 +129,7 @@
 //!   `date`, `tag`) cannot be read without fetching them, which is reported as a reject.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::panic::AssertUnwindSafe;
@@ -285,6 +288,8 @@ struct Sink {
     /// The JSON Lines line being parsed; `None` in a document.
     line: Cell<Option<u64>>,
     stopped: Cell<bool>,
+    /// Whether the input is gzip, for read errors' wording.
+    gzip: Cell<bool>,
 }
 
 impl Sink {
@@ -295,6 +300,7 @@ impl Sink {
             newlines: Rc::new(Cell::new(0)),
             line: Cell::new(None),
             stopped: Cell::new(false),
+            gzip: Cell::new(false),
         }
     }
 
@@ -321,10 +327,8 @@ impl Sink {
 
     /// Rejects what is left of the input after a read error, and stops.
     fn fail(&self, position: u64, error: &io::Error) -> Result<(), Stop> {
-        self.reject(
-            Some(position),
-            format!("cannot read the input at line {position} (a corrupt or cut-short gzip stream?): {error}"),
-        )?;
+        let hint = if self.gzip.get() { " (a corrupt or cut-short gzip stream?)" } else { "" };
+        self.reject(Some(position), format!("cannot read the input at line {position}{hint}: {error}"))?;
         Err(Stop)
     }
 
@@ -466,6 +470,7 @@ fn run(sink: &Sink, reader: Box<dyn Read + Send>) -> Result<(), Stop> {
         Err(error) => return sink.fail(1, &error),
     };
     if gzip {
+        sink.gzip.set(true);
         source = Box::new(BufReader::with_capacity(BUFFER, MultiGzDecoder::new(source)));
     }
     let mut input = Input { source, newlines: 0 };
@@ -998,6 +1003,9 @@ struct Mapper<'a> {
     fallback_currency: String,
     repairs: Vec<Finding>,
     rejects: Vec<Finding>,
+    /// `(record id, reason)` of the repairs reported, so that one seen twice (an organisation
+    /// referenced by an award and again by its contract) is reported once.
+    reported: HashSet<(String, String)>,
 }
 
 impl<'a> Mapper<'a> {
@@ -1021,6 +1029,7 @@ impl<'a> Mapper<'a> {
             fallback_currency,
             repairs: Vec::new(),
             rejects: Vec::new(),
+            reported: HashSet::new(),
             ocid,
         };
         let ocid = mapper.ocid.clone();
@@ -1034,7 +1043,10 @@ impl<'a> Mapper<'a> {
     }
 
     fn repair(&mut self, record_id: &str, reason: impl Into<String>) {
-        self.repairs.push(Finding::new(self.location.clone(), Some(record_id.to_owned()), reason));
+        let reason = reason.into();
+        if self.reported.insert((record_id.to_owned(), reason.clone())) {
+            self.repairs.push(Finding::new(self.location.clone(), Some(record_id.to_owned()), reason));
+        }
     }
 
     fn reject(&mut self, record_id: &str, reason: impl Into<String>) {
@@ -1214,7 +1226,7 @@ impl<'a> Mapper<'a> {
                     (None, Some(identifier_id)) => format!("{}-{identifier_id}", self.publisher),
                     _ => format!("party:{}", id.clone().or_else(|| common_name.clone())?),
                 };
-                Some(self.fit_id(key, record_id))
+                Some(self.fit_id(key))
             }
         };
         let name = legal_name.or(common_name);
@@ -1234,16 +1246,16 @@ impl<'a> Mapper<'a> {
         self.org(&reference, path, kind, record_id)
     }
 
-    /// An upstream id the store can keep: one over 128 characters is cut and hashed (a repair).
-    fn fit_id(&mut self, id: String, record_id: &str) -> String {
+    /// An upstream id (or organisation key) the store can keep: one over 128 characters is cut
+    /// and hashed, the same way every time (a repair, naming the id as stored).
+    fn fit_id(&mut self, id: String) -> String {
         if id.chars().count() <= MAX_ID {
             return id;
         }
         let head: String = id.chars().take(MAX_ID - 17).collect();
         let short = format!("{head}~{:016x}", fnv1a(id.as_bytes()));
-        let record_id = if record_id == id { short.as_str() } else { record_id };
         let reason = format!("the id {id:?} is longer than {MAX_ID} characters; stored as {short:?}");
-        self.repairs.push(Finding::new(self.location.clone(), Some(record_id.to_owned()), reason));
+        self.repair(&short, reason);
         short
     }
 
@@ -1289,13 +1301,13 @@ impl<'a> Mapper<'a> {
         match tender {
             TenderState::Rejected => Err(format!("its tender {} was not stored", self.ocid)),
             TenderState::Absent => Ok(match related {
-                Some(lot) => self.fit_id(format!("{}/lot/{lot}", self.ocid), record_id),
+                Some(lot) => self.fit_id(format!("{}/lot/{lot}", self.ocid)),
                 None => synthetic,
             }),
             TenderState::Stored { lots, synthetic: needs_synthetic, .. } => match related {
                 Some(lot) => match lots.iter().find(|(id, _)| *id == lot) {
                     Some((_, false)) => Err(format!("its lot {lot} was not stored")),
-                    _ => Ok(self.fit_id(format!("{}/lot/{lot}", self.ocid), record_id)),
+                    _ => Ok(self.fit_id(format!("{}/lot/{lot}", self.ocid))),
                 },
                 None => match lots.as_slice() {
                     [] => {
@@ -1304,7 +1316,7 @@ impl<'a> Mapper<'a> {
                     }
                     [(lot, true)] => {
                         let lot = lot.clone();
-                        Ok(self.fit_id(format!("{}/lot/{lot}", self.ocid), record_id))
+                        Ok(self.fit_id(format!("{}/lot/{lot}", self.ocid)))
                     }
                     [(lot, false)] => Err(format!("its lot {lot} was not stored")),
                     several => {
@@ -1312,7 +1324,10 @@ impl<'a> Mapper<'a> {
                         *needs_synthetic = true;
                         self.repair(
                             record_id,
-                            format!("{path} names none of the tender's {count} lots; it is stored under the whole-tender lot {synthetic}"),
+                            format!(
+                                "{path} names none of the tender's {count} lots; it is stored under the whole-tender \
+                                 lot {synthetic}"
+                            ),
                         );
                         Ok(synthetic)
                     }
@@ -1352,10 +1367,10 @@ impl<'a> Mapper<'a> {
         }
         if let TenderState::Stored { synthetic: true, status, name, amount, lots: own, quantity } = &state {
             let amount = if own.is_empty() { amount.clone() } else { Amount { minor_units: 0, ..amount.clone() } };
-            let upstream_id = self.fit_id(format!("{ocid}/lot/-"), &ocid);
+            let upstream_id = self.fit_id(format!("{ocid}/lot/-"));
             lots.push(Record::Lot(LotRecord {
                 upstream_id,
-                tender: self.fit_id(ocid.clone(), &ocid),
+                tender: self.fit_id(ocid.clone()),
                 plan_item: None,
                 lot_number: "-".into(),
                 name: name.clone(),
@@ -1398,7 +1413,7 @@ impl<'a> Mapper<'a> {
                         Some(id) => format!("{ocid}/lot/{id}"),
                         None => format!("{ocid}/lot/#{}", index + 1),
                     };
-                    let id = self.fit_id(id, &ocid);
+                    let id = self.fit_id(id);
                     self.reject(&id, format!("tender.lots[{index}]: its tender {ocid} was not stored"));
                 }
                 return TenderState::Rejected;
@@ -1413,7 +1428,7 @@ impl<'a> Mapper<'a> {
                 self.reject(&ocid, format!("{path} has no id"));
                 continue;
             };
-            let upstream = self.fit_id(format!("{ocid}/lot/{lot_id}"), &ocid);
+            let upstream = self.fit_id(format!("{ocid}/lot/{lot_id}"));
             let amount = match self.amount(lot.get("value"), &format!("{path}.value"), &upstream) {
                 Ok(Some(amount)) => amount,
                 Ok(None) if count == 1 => {
@@ -1494,8 +1509,11 @@ impl<'a> Mapper<'a> {
         live_award: bool,
     ) -> Result<TenderRecord, String> {
         let ocid = self.ocid.clone();
-        let upstream_id = self.fit_id(ocid.clone(), &ocid);
-        let number = match text(tender.get("id")) {
+        let upstream_id = self.fit_id(ocid.clone());
+        // Prozorro's `tenderID` (`UA-2016-06-02-000468-c`) is the number the public sees;
+        // its `tender.id` is an internal hash.
+        let public_number = text(tender.get("tenderID")).filter(|n| n.chars().count() <= MAX_TENDER_NUMBER);
+        let number = match public_number.or_else(|| text(tender.get("id"))) {
             Some(id) if id.chars().count() <= MAX_TENDER_NUMBER => id,
             Some(_) => {
                 self.repair(
@@ -1520,7 +1538,10 @@ impl<'a> Mapper<'a> {
                 &ocid,
                 "the publication date",
             )
-            .ok_or("the tender has no publication date: tender.datePublished, tender.tenderPeriod.startDate and the release date are missing")?;
+            .ok_or(
+                "the tender has no publication date: tender.datePublished, tender.tenderPeriod.startDate and the \
+                 release date are missing",
+            )?;
         let bids_open_at = self.stamp(start, "tender.tenderPeriod.startDate", &ocid).map(|stamp| stamp.utc);
         let end = period.and_then(|period| period.get("endDate"));
         let bids_close_at = self.stamp(end, "tender.tenderPeriod.endDate", &ocid).map(|stamp| stamp.utc);
@@ -1588,7 +1609,7 @@ impl<'a> Mapper<'a> {
                 self.reject(&ocid, format!("{path} has no id"));
                 continue;
             };
-            let upstream = self.fit_id(format!("{ocid}/bid/{id}"), &ocid);
+            let upstream = self.fit_id(format!("{ocid}/bid/{id}"));
             match self.bid(bid, &path, &upstream, state) {
                 Ok(record) => records.push(Record::Bid(record)),
                 Err(reason) => self.reject(&upstream, reason),
@@ -1653,7 +1674,7 @@ impl<'a> Mapper<'a> {
             self.reject(&ocid, format!("{path} has no id"));
             return None;
         };
-        let upstream = self.fit_id(format!("{ocid}/award/{id}"), &ocid);
+        let upstream = self.fit_id(format!("{ocid}/award/{id}"));
         let suppliers_path = format!("{path}.suppliers");
         if withdrawn(award) {
             records.push(Record::Deletion { table: Table::Awards, upstream_id: upstream.clone() });
@@ -1749,7 +1770,7 @@ impl<'a> Mapper<'a> {
                 self.reject(&ocid, format!("{path} has no id"));
                 continue;
             };
-            let upstream = self.fit_id(format!("{ocid}/contract/{id}"), &ocid);
+            let upstream = self.fit_id(format!("{ocid}/contract/{id}"));
             let (record, mut info) = self.contract(contract, &path, &id, upstream, buyer, method, awards);
             if let Some(record) = record {
                 records.push(Record::Contract(record));
@@ -1767,7 +1788,7 @@ impl<'a> Mapper<'a> {
             let count = extension_counts.entry(target.clone()).or_default();
             *count += 1;
             let sequence = info.amendments + *count;
-            let upstream = self.fit_id(format!("{}/amendment/{sequence}", info.upstream), &ocid);
+            let upstream = self.fit_id(format!("{}/amendment/{sequence}", info.upstream));
             let id = ids[index].clone().unwrap_or_default();
             self.repair(
                 &upstream,
@@ -1885,21 +1906,27 @@ impl<'a> Mapper<'a> {
             };
             let currency = self.fallback_currency.clone();
             let amount = self.amount_or_zero(contract.get("value"), &format!("{path}.value"), &upstream, &currency)?;
-            let number = self.fit_text(id.to_owned(), MAX_CONTRACT_NUMBER, &format!("{path}.id"), &upstream);
+            // The number on the signed contract when the publisher gives it (Prozorro's
+            // `contractNumber`, else `contractID`), else the OCDS id.
+            let shown = text(contract.get("contractNumber"))
+                .or_else(|| text(contract.get("contractID")))
+                .unwrap_or_else(|| id.to_owned());
+            let number = self.fit_text(shown, MAX_CONTRACT_NUMBER, &format!("{path}.id"), &upstream);
+            // An award of this release (none if it was withdrawn), else one an earlier release stored.
             let (lot, award) = match award {
-                Some((_, info)) if !info.withdrawn => (info.lot.clone(), Some(info.upstream.clone())),
-                _ => (None, None),
+                Some((_, info)) if info.withdrawn => (None, None),
+                Some((_, info)) => (info.lot.clone(), Some(info.upstream.clone())),
+                None => match text(contract.get("awardID")) {
+                    Some(award) => (None, Some(self.fit_id(format!("{}/award/{award}", self.ocid)))),
+                    None => (None, None),
+                },
             };
-            let award = award.or_else(|| {
-                let award = text(contract.get("awardID"))?;
-                Some(self.fit_id(format!("{}/award/{award}", self.ocid), &upstream))
-            });
             Ok::<_, String>(ContractRecord {
                 upstream_id: upstream.clone(),
                 number,
                 buyer,
                 supplier,
-                tender: Some(self.fit_id(self.ocid.clone(), &upstream)),
+                tender: Some(self.fit_id(self.ocid.clone())),
                 lot,
                 award,
                 procurement_method: method,
@@ -1940,7 +1967,7 @@ impl<'a> Mapper<'a> {
             } else {
                 format!("{path}.amendments[{index}]")
             };
-            let upstream = self.fit_id(format!("{}/amendment/{count}", info.upstream), &info.upstream);
+            let upstream = self.fit_id(format!("{}/amendment/{count}", info.upstream));
             let Some(new_amount) = info.amount.clone().filter(|_| info.stored) else {
                 self.reject(&upstream, format!("{amendment_path}: its contract was not stored"));
                 continue;
@@ -1983,7 +2010,10 @@ impl<'a> Mapper<'a> {
         }) {
             Ok(minor) => Some(minor),
             Err(error) => {
-                self.repair(record_id, format!("{path}.changes: the former value is unreadable ({error}); the previous amount is the current one"));
+                let reason = format!(
+                    "{path}.changes: the former value is unreadable ({error}); the previous amount is the current one"
+                );
+                self.repair(record_id, reason);
                 None
             }
         }
@@ -2007,7 +2037,7 @@ impl<'a> Mapper<'a> {
                 self.reject(&info.upstream, format!("{tx_path} has no id"));
                 continue;
             };
-            let upstream = self.fit_id(format!("{}/transaction/{id}", info.upstream), &info.upstream);
+            let upstream = self.fit_id(format!("{}/transaction/{id}", info.upstream));
             match self.payment(transaction, &tx_path, &id, &upstream, info, buyer) {
                 Ok(record) => out.push(Record::Payment(record)),
                 Err(reason) => self.reject(&upstream, reason),
@@ -2710,6 +2740,32 @@ mod tests {
     }
 
     #[test]
+    fn ids_too_long_for_the_store_are_cut_and_hashed_once() {
+        let mut value = release("ocds-long-1");
+        let long = "x".repeat(200);
+        value["awards"][0]["id"] = json!(long);
+        value["contracts"] = json!([{ "id": "c", "awardID": long, "dateSigned": "2024-03-01T00:00:00+05:00",
+                                      "value": { "amount": 1, "currency": "KZT" } }]);
+        let parsed = parse_release_parts(Location::new("long", Some(1)), &value);
+        let awards: Vec<&AwardRecord> = records(&parsed)
+            .filter_map(|record| if let Record::Award(award) = record { Some(award) } else { None })
+            .collect();
+        assert_eq!(awards.len(), 1);
+        let id = &awards[0].upstream_id;
+        assert_eq!(id.chars().count(), 128);
+        assert!(id.starts_with("ocds-long-1/award/xxx"));
+        let Record::Contract(contract) = find(&parsed, "ocds-long-1/contract/c") else { panic!() };
+        assert_eq!(contract.award.as_ref(), Some(id));
+        let reported: Vec<&Finding> =
+            repairs(&parsed).filter(|finding| finding.reason.contains("longer than 128")).collect();
+        assert_eq!(reported.len(), 1, "{reported:?}");
+        assert_eq!(reported[0].record_id.as_ref(), Some(id));
+        // A fit id is stable: the same input gives the same id.
+        let again = parse_release_parts(Location::new("long", Some(1)), &value);
+        assert_eq!(again, parsed);
+    }
+
+    #[test]
     fn a_record_of_linked_releases_cannot_be_read() {
         let package = json!({
             "uri": "https://example.com/records",
@@ -2777,93 +2833,5 @@ mod tests {
         };
         let first: Vec<Parsed> = read("endless.jsonl", Box::new(endless)).take(5).collect();
         assert_eq!(tally(&first).tenders, 5);
-    }
-}
-#[cfg(test)]
-mod scratch_memory {
-    use super::*;
-    fn hwm() -> u64 {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        status.lines().find(|l| l.starts_with("VmHWM")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-    struct Gen {
-        head: Vec<u8>,
-        item: Vec<u8>,
-        tail: Vec<u8>,
-        left: usize,
-        pending: Vec<u8>,
-        pos: usize,
-        started: bool,
-        done: bool,
-    }
-    impl Read for Gen {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if self.pos == self.pending.len() {
-                self.pos = 0;
-                if !self.started {
-                    self.started = true;
-                    self.pending = self.head.clone();
-                } else if self.left > 0 {
-                    self.left -= 1;
-                    self.pending = self.item.clone();
-                } else if !self.done {
-                    self.done = true;
-                    self.pending = self.tail.clone();
-                } else {
-                    return Ok(0);
-                }
-            }
-            let n = buf.len().min(self.pending.len() - self.pos);
-            buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
-            self.pos += n;
-            Ok(n)
-        }
-    }
-    #[test]
-    #[ignore]
-    fn big_inputs() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fixtures/ocds/ukraine/ocds-be6bcu-UA-2016-06-08-000504-c-2aa52fb7af274126af4f629fd7a11a04.json");
-        let value: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        let compact = serde_json::to_string(&value).unwrap();
-        let pretty = serde_json::to_string_pretty(&value).unwrap();
-        let n: usize = std::env::var("N").unwrap().parse().unwrap();
-        for (name, head, item, tail) in [
-            ("one-line package first", format!("{{\"releases\":[{compact}"), format!(",{compact}"), "]}".to_string()),
-            ("jsonl", format!("{compact}\n"), format!("{compact}\n"), String::new()),
-            ("pretty package", format!("{{\n\"releases\": [\n{pretty}"), format!(",\n{pretty}"), "\n]}\n".to_string()),
-            ("one-line package", format!("{{\"releases\":[{compact}"), format!(",{compact}"), "]}".to_string()),
-        ] {
-            let size = head.len() + item.len() * n + tail.len();
-            let before = hwm();
-            let start = std::time::Instant::now();
-            let generator = Gen {
-                head: head.into_bytes(),
-                item: item.into_bytes(),
-                tail: tail.into_bytes(),
-                left: n,
-                pending: vec![],
-                pos: 0,
-                started: false,
-                done: false,
-            };
-            let mut count = 0usize;
-            let mut rejected = 0;
-            for p in read(name, Box::new(generator)) {
-                match p {
-                    Parsed::Records { .. } => count += 1,
-                    Parsed::Rejected(f) => {
-                        rejected += 1;
-                        eprintln!("{f:?}")
-                    }
-                }
-            }
-            eprintln!(
-                "{name}: {} MB, {count} releases, {rejected} rejected, {:?}, HWM before {before} kB after {} kB",
-                size / 1_000_000,
-                start.elapsed(),
-                hwm()
-            );
-        }
     }
 }
