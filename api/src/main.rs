@@ -167,7 +167,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Import(args) => {
-            let db = connect().await?;
+            // One writer and the odd query beside it: a small pool keeps memory flat.
+            let db = db::connect(
+                settings.database_url.expose(),
+                &PoolOptions { max_connections: 2, ..PoolOptions::default() },
+            )
+            .await
+            .with_context(|| format!("connecting to {}", settings.database_url))?;
             db::migrate(&db).await.context("migrating")?;
             let summary = import(&db, args).await?;
             print_summary(&summary);

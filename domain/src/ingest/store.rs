@@ -223,10 +223,11 @@ impl Store {
     /// Writes one batch, its findings, the run's counts and the checkpoint in one transaction.
     pub async fn write(&mut self, batch: Batch) -> Result<Counts, DomainError> {
         let txn = self.db.begin().await?;
-        if self.db.get_database_backend() == DbBackend::Sqlite {
-            // 64 MiB of page cache for the connection that writes (SQLite's default is 2 MiB):
-            // a batch touches every index of its table, and re-reading those pages from the
-            // OS cache was most of the import's time. The API's connections keep the default.
+        let sqlite = self.db.get_database_backend() == DbBackend::Sqlite;
+        if sqlite {
+            // 64 MiB of page cache while the batch writes (SQLite's default is 2 MiB): a batch
+            // touches every index of its table. It is given back before commit, since the pool
+            // may hand the next batch another connection, and each would keep its own 64 MiB.
             txn.execute_unprepared("PRAGMA cache_size = -65536").await?;
         }
         let mut writer = BatchWriter {
@@ -298,6 +299,9 @@ impl Store {
         ))
         .await?;
         let written: Vec<Table> = writer.tables_written.iter().copied().collect();
+        if sqlite {
+            txn.execute_unprepared("PRAGMA cache_size = -2000").await?;
+        }
         txn.commit().await?;
         self.organizations.extend(new_organizations);
         let before = self.counts.inserted;
