@@ -1,6 +1,11 @@
 //! The engine every source shares: a `Sink` that buffers parsed records, writes them in
 //! batches through the domain store with the source's checkpoint, shows progress, and at the
 //! end writes the run's reject report.
+//!
+//! The batches are written by a task of their own, one at a time and in order, while the source
+//! goes on reading and parsing the next one: on two cores, parsing a CSV file and writing into
+//! the database then overlap instead of taking turns. At most one batch waits between the two,
+//! so memory stays at a few batches whatever the input size.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,6 +15,8 @@ use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use domain::DomainError;
 use domain::ingest::{Batch, Counts, Parsed, RunStart, Store};
@@ -96,7 +103,7 @@ impl Summary {
 /// Where a source puts what it reads.
 pub struct Sink {
     db: DatabaseConnection,
-    store: Store,
+    writer: Writer,
     source: String,
     start: RunStart,
     options: RunOptions,
@@ -131,7 +138,7 @@ impl Sink {
         }
         Ok(Sink {
             db: db.clone(),
-            store,
+            writer: Writer::spawn(store, bar.clone()),
             source: source.to_owned(),
             start,
             options,
@@ -191,38 +198,31 @@ impl Sink {
         self.buffer.push(parsed);
     }
 
-    /// Writes what is buffered with the checkpoint that follows it, in one transaction.
-    pub async fn commit(&mut self, checkpoint: Option<String>) -> Result<Counts, ImportError> {
+    /// Hands what is buffered, with the checkpoint that follows it, to the writer, which
+    /// writes both in one transaction once the batches before it are written. Returns the
+    /// error of an earlier batch that failed.
+    pub async fn commit(&mut self, checkpoint: Option<String>) -> Result<(), ImportError> {
         let parsed = std::mem::take(&mut self.buffer);
         self.buffered_records = 0;
-        let delta = self.store.write(Batch { fetched_at: self.fetched_at, parsed, checkpoint }).await?;
-        if self.bar.length().is_none() {
-            self.bar.inc(delta.read as u64);
-        }
-        let counts = self.store.counts();
-        self.bar.set_message(format!(
-            "(+{} ~{} ={} -{} rejected {})",
-            counts.inserted, counts.updated, counts.unchanged, counts.deleted, counts.rejected
-        ));
-        Ok(delta)
+        self.writer.send(Batch { fetched_at: self.fetched_at, parsed, checkpoint }).await
     }
 
-    /// Ends the run: commits what is left, records success (with the cursor reached) or the
-    /// failure, and writes the reject report.
+    /// Ends the run: commits what is left, waits for the writer, records success (with the
+    /// cursor reached) or the failure, and writes the reject report.
     pub async fn finish(mut self, outcome: Result<Option<String>, ImportError>) -> Result<Summary, ImportError> {
         let outcome = match outcome {
-            Ok(cursor) => match self.commit(None).await {
-                Ok(_) => Ok(cursor),
-                Err(error) => Err(error),
-            },
+            Ok(cursor) => self.commit(None).await.map(|()| cursor),
             Err(error) => Err(error),
         };
+        let (store, written) = self.writer.close().await?;
+        // A failed write is the cause; a source error after it is only its consequence.
+        let outcome = written.and(outcome);
         self.bar.finish_and_clear();
         let run_id = self.start.run_id;
         let resumed = self.start.resumed;
         match outcome {
             Ok(cursor) => {
-                let counts = self.store.finish(Ok(cursor.clone())).await?;
+                let counts = store.finish(Ok(cursor.clone())).await?;
                 let report = if self.options.write_report {
                     write_report(&self.db, run_id, &self.source, self.options.report.as_deref()).await?
                 } else {
@@ -232,10 +232,61 @@ impl Sink {
             }
             Err(error) => {
                 let reason = format!("{error}");
-                self.store.finish(Err(reason)).await?;
+                store.finish(Err(reason)).await?;
                 Err(error)
             }
         }
+    }
+}
+
+/// The task that writes batches through the store, in the order they were sent.
+struct Writer {
+    batches: Option<mpsc::Sender<Batch>>,
+    task: JoinHandle<(Store, Result<(), ImportError>)>,
+}
+
+impl Writer {
+    fn spawn(mut store: Store, bar: ProgressBar) -> Writer {
+        // One batch may wait while another is written: enough to keep both sides busy.
+        let (batches, mut incoming) = mpsc::channel::<Batch>(1);
+        let task = tokio::spawn(async move {
+            while let Some(batch) = incoming.recv().await {
+                let delta = match store.write(batch).await {
+                    Ok(delta) => delta,
+                    Err(error) => return (store, Err(ImportError::from(error))),
+                };
+                if bar.length().is_none() {
+                    bar.inc(delta.read as u64);
+                }
+                let counts = store.counts();
+                bar.set_message(format!(
+                    "(+{} ~{} ={} -{} rejected {})",
+                    counts.inserted, counts.updated, counts.unchanged, counts.deleted, counts.rejected
+                ));
+            }
+            (store, Ok(()))
+        });
+        Writer { batches: Some(batches), task }
+    }
+
+    async fn send(&mut self, batch: Batch) -> Result<(), ImportError> {
+        let sent = match &self.batches {
+            Some(batches) => batches.send(batch).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        // The writer stopped at a failed batch; its error is the one to report, and `close`
+        // reports it again, so the source stops at once either way.
+        self.batches = None;
+        Err(ImportError::Input("the writer stopped at an earlier batch; see the run's error".to_owned()))
+    }
+
+    /// Waits for every sent batch to be written; gives the store back with the first error.
+    async fn close(mut self) -> Result<(Store, Result<(), ImportError>), ImportError> {
+        self.batches = None;
+        self.task.await.map_err(|error| ImportError::Input(format!("the batch writer stopped abnormally: {error}")))
     }
 }
 

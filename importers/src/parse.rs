@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Asia::Almaty;
 use rust_decimal::Decimal;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::str::FromStr;
 
 use domain::Biin;
@@ -98,6 +98,74 @@ pub fn text(value: Option<&Value>) -> Option<String> {
         }
         Value::Number(number) => Some(number.to_string()),
         _ => None,
+    }
+}
+
+/// The value of `field` in a JSON object; `None` when absent or null.
+pub fn field<'v>(object: &'v Map<String, Value>, field: &str) -> Option<&'v Value> {
+    object.get(field).filter(|value| !value.is_null())
+}
+
+/// A required decimal field, named in the error.
+pub fn field_decimal(object: &Map<String, Value>, name: &str) -> Result<Decimal, String> {
+    let value = field(object, name).ok_or_else(|| format!("`{name}` is missing"))?;
+    decimal(value).map_err(|error| format!("`{name}`: {error}"))
+}
+
+/// A required non-negative amount field in major units, as exact minor units.
+pub fn field_minor_units(object: &Map<String, Value>, name: &str) -> Result<i64, String> {
+    minor_units(field_decimal(object, name)?).map_err(|error| format!("`{name}`: {error}"))
+}
+
+/// A required non-negative quantity field, as decimal text (`"12.5"`).
+pub fn field_quantity(object: &Map<String, Value>, name: &str) -> Result<String, String> {
+    let quantity = field_decimal(object, name)?;
+    if quantity.is_sign_negative() && !quantity.is_zero() {
+        return Err(format!("`{name}`: the quantity {quantity} is negative"));
+    }
+    Ok(quantity.normalize().to_string())
+}
+
+/// Reads a response body as JSON, explaining an HTML page, an empty body, or a parse error.
+pub fn parse_json_body(body: &[u8]) -> Result<Value, String> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let start = body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(body.len());
+    let rest = &body[start..];
+    if rest.is_empty() {
+        return Err("the response body is empty".into());
+    }
+    if rest[0] == b'<' {
+        let text = String::from_utf8_lossy(&rest[..rest.len().min(400)]);
+        let squeezed: Vec<&str> = text.split_whitespace().collect();
+        return Err(format!("the page is HTML, not JSON ({}…)", clip(&squeezed.join(" "), 120)));
+    }
+    serde_json::from_slice(body).map_err(|error| {
+        let (line, column) = (error.line(), error.column());
+        match error.classify() {
+            serde_json::error::Category::Eof => {
+                format!("the JSON is truncated: it ends at line {line} column {column} ({error})")
+            }
+            _ => format!("the body is not valid JSON at line {line} column {column}: {error}"),
+        }
+    })
+}
+
+/// What kind of JSON value this is, for a reason such as "the item is an array, not an object".
+pub fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+pub fn clip(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => text[..cut].to_owned(),
+        None => text.to_owned(),
     }
 }
 

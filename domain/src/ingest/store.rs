@@ -603,38 +603,46 @@ impl BatchWriter<'_> {
         }
         let local: Vec<String> =
             records.iter().filter(|(_, r, _)| r.bin.is_none()).map(|(_, r, _)| r.upstream_id.clone()).collect();
-        let ids = self.lookup::<i64>(Table::Organizations, "id", &local).await?;
-        let hashes = self.lookup::<String>(Table::Organizations, "content_hash", &local).await?;
-        for (key, id) in ids {
-            let hash = hashes.get(&key).cloned().unwrap_or_default();
-            existing.insert(OrgKey::Key(key), (id, hash));
+        for chunk in local.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT id, upstream_id, content_hash FROM organizations WHERE source = ? AND upstream_id IN {}",
+                self.key_list()
+            );
+            for row in self.query(&sql, vec![self.source.into(), json_list(chunk).into()]).await? {
+                existing.insert(
+                    OrgKey::Key(row.try_get("", "upstream_id")?),
+                    (row.try_get("", "id")?, row.try_get("", "content_hash")?),
+                );
+            }
         }
         for (_, record, hash) in records {
             let key = match &record.bin {
                 Some(bin) => OrgKey::Bin(bin.as_str().to_owned()),
                 None => OrgKey::Key(record.upstream_id.clone()),
             };
-            let region = record.region_kato.as_ref().map(|code| code.as_str().to_owned());
+            // The columns an update and an insert both write, in this order.
+            let written: Vec<Value> = vec![
+                record.name.ru.clone().into(),
+                record.name.kk.clone().into(),
+                record.name.en.clone().into(),
+                record.kind.to_value().into(),
+                record.region_kato.as_ref().map(|code| code.as_str().to_owned()).into(),
+                self.source.into(),
+                record.upstream_id.clone().into(),
+                self.fetched_at.into(),
+                hash.clone().into(),
+                self.run_id.into(),
+            ];
             match existing.get(&key) {
                 Some((_, stored)) if *stored == hash => self.counts.unchanged += 1,
                 Some((id, _)) => {
+                    // A register does not blank what another source knew: absent names and
+                    // region keep their stored values.
                     self.execute(
                         "UPDATE organizations SET name_ru = COALESCE(?, name_ru), name_kk = COALESCE(?, name_kk), \
                          name_en = COALESCE(?, name_en), kind = ?, region_kato = COALESCE(?, region_kato), source = ?, \
                          upstream_id = ?, fetched_at = ?, content_hash = ?, import_run_id = ? WHERE id = ?",
-                        vec![
-                            record.name.ru.clone().into(),
-                            record.name.kk.clone().into(),
-                            record.name.en.clone().into(),
-                            record.kind.to_value().into(),
-                            region.into(),
-                            self.source.into(),
-                            record.upstream_id.clone().into(),
-                            self.fetched_at.into(),
-                            hash.clone().into(),
-                            self.run_id.into(),
-                            (*id).into(),
-                        ],
+                        written.into_iter().chain([(*id).into()]).collect(),
                     )
                     .await?;
                     self.organizations.insert(key.clone(), *id);
@@ -645,24 +653,8 @@ impl BatchWriter<'_> {
                     let sql = "INSERT INTO organizations (bin, name_ru, name_kk, name_en, kind, region_kato, source, \
                                upstream_id, fetched_at, content_hash, import_run_id) \
                                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
-                    let rows = self
-                        .query(
-                            sql,
-                            vec![
-                                record.bin.as_ref().map(|b| b.as_str().to_owned()).into(),
-                                record.name.ru.clone().into(),
-                                record.name.kk.clone().into(),
-                                record.name.en.clone().into(),
-                                record.kind.to_value().into(),
-                                region.into(),
-                                self.source.into(),
-                                record.upstream_id.clone().into(),
-                                self.fetched_at.into(),
-                                hash.clone().into(),
-                                self.run_id.into(),
-                            ],
-                        )
-                        .await?;
+                    let bin: Value = record.bin.as_ref().map(|b| b.as_str().to_owned()).into();
+                    let rows = self.query(sql, std::iter::once(bin).chain(written).collect()).await?;
                     let id: i64 = rows
                         .first()
                         .ok_or_else(|| DomainError::Inconsistent("INSERT … RETURNING gave no row".into()))?

@@ -35,8 +35,8 @@ use domain::entities::OrganizationKind;
 use domain::ingest::{Finding, Location, OrganizationRecord, Parsed, Record};
 use domain::{Biin, KatoCode, LocalizedName};
 
-use super::goszakup::{kind_of, parse_json_body};
 use crate::parse;
+use crate::parse::{kind_of, parse_json_body};
 
 /// The `source` the store records for data.egov.kz rows.
 pub const SOURCE: &str = "egov";

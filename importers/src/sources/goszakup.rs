@@ -185,18 +185,18 @@ pub struct Page {
 /// empty body, HTML (a login or error page) instead of JSON, JSON that is truncated or
 /// invalid (with serde's line and column), and JSON without an `items` array.
 pub fn parse_page(body: &[u8]) -> Result<Page, String> {
-    let value = parse_json_body(body)?;
+    let value = parse::parse_json_body(body)?;
     let Value::Object(object) = value else {
-        return Err(format!("the page is {}, not an object with `items`", kind_of(&value)));
+        return Err(format!("the page is {}, not an object with `items`", parse::kind_of(&value)));
     };
     let items = match object.get("items") {
         Some(Value::Array(items)) => items.clone(),
-        Some(other) => return Err(format!("`items` is {}, not an array", kind_of(other))),
+        Some(other) => return Err(format!("`items` is {}, not an array", parse::kind_of(other))),
         None => {
             let said = ["message", "error", "detail"]
                 .iter()
                 .find_map(|key| parse::text(object.get(*key)))
-                .map(|message| format!(" (it says: {})", clip(&message, 200)))
+                .map(|message| format!(" (it says: {})", parse::clip(&message, 200)))
                 .unwrap_or_default();
             let keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
             return Err(format!("the JSON has no `items` array; its keys are {keys:?}{said}"));
@@ -207,30 +207,6 @@ pub fn parse_page(body: &[u8]) -> Result<Page, String> {
         limit: object.get("limit").and_then(Value::as_u64),
         next_page: parse::text(object.get("next_page")),
         items,
-    })
-}
-
-/// Reads a response body as JSON, explaining an HTML page, an empty body, or a parse error.
-pub(crate) fn parse_json_body(body: &[u8]) -> Result<Value, String> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let start = body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(body.len());
-    let rest = &body[start..];
-    if rest.is_empty() {
-        return Err("the response body is empty".into());
-    }
-    if rest[0] == b'<' {
-        let text = String::from_utf8_lossy(&rest[..rest.len().min(400)]);
-        let squeezed: Vec<&str> = text.split_whitespace().collect();
-        return Err(format!("the page is HTML, not JSON ({}…)", clip(&squeezed.join(" "), 120)));
-    }
-    serde_json::from_slice(body).map_err(|error| {
-        let (line, column) = (error.line(), error.column());
-        match error.classify() {
-            serde_json::error::Category::Eof => {
-                format!("the JSON is truncated: it ends at line {line} column {column} ({error})")
-            }
-            _ => format!("the body is not valid JSON at line {line} column {column}: {error}"),
-        }
     })
 }
 
@@ -426,7 +402,7 @@ pub fn map_page(collection: Collection, page_url: &str, items: &[Value], refs: &
                 return Parsed::Rejected(Finding::new(
                     location,
                     None,
-                    format!("the item is {}, not an object", kind_of(value)),
+                    format!("the item is {}, not an object", parse::kind_of(value)),
                 ));
             };
             let id = item_id(collection, object);
@@ -480,7 +456,11 @@ pub fn map_journal(page_url: &str, items: &[Value]) -> Vec<Result<JournalEntry, 
         .map(|(index, value)| {
             let location = Location::new(page_url, Some(index as u64 + 1));
             let Some(object) = value.as_object() else {
-                return Err(Finding::new(location, None, format!("the item is {}, not an object", kind_of(value))));
+                return Err(Finding::new(
+                    location,
+                    None,
+                    format!("the item is {}, not an object", parse::kind_of(value)),
+                ));
             };
             let id = parse::text(object.get("object_id"));
             let fail = |reason: String| Err(Finding::new(location.clone(), id.clone(), reason));
@@ -541,7 +521,7 @@ struct Item<'a> {
 
 impl Item<'_> {
     fn get(&self, field: &str) -> Option<&Value> {
-        self.object.get(field).filter(|value| !value.is_null())
+        parse::field(self.object, field)
     }
 
     fn text(&self, field: &str) -> Option<String> {
@@ -587,22 +567,17 @@ impl Item<'_> {
     }
 
     fn decimal(&self, field: &str) -> Result<Decimal, String> {
-        let value = self.get(field).ok_or_else(|| format!("`{field}` is missing"))?;
-        parse::decimal(value).map_err(|error| format!("`{field}`: {error}"))
+        parse::field_decimal(self.object, field)
     }
 
     /// A non-negative amount in major units, as exact minor units.
     fn minor(&self, field: &str) -> Result<i64, String> {
-        parse::minor_units(self.decimal(field)?).map_err(|error| format!("`{field}`: {error}"))
+        parse::field_minor_units(self.object, field)
     }
 
     /// A non-negative quantity, as decimal text (`"12.5"`).
     fn quantity(&self, field: &str) -> Result<String, String> {
-        let quantity = self.decimal(field)?;
-        if quantity.is_sign_negative() && !quantity.is_zero() {
-            return Err(format!("`{field}`: the quantity {quantity} is negative"));
-        }
-        Ok(quantity.normalize().to_string())
+        parse::field_quantity(self.object, field)
     }
 
     fn time(&self, field: &str) -> Result<DateTime<Utc>, String> {
@@ -1093,24 +1068,6 @@ fn snake<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(Value::String(name)) => name,
         _ => "?".into(),
-    }
-}
-
-pub(crate) fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-pub(crate) fn clip(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => text[..cut].to_owned(),
-        None => text.to_owned(),
     }
 }
 

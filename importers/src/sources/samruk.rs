@@ -45,7 +45,6 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Asia::Almaty;
-use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -54,8 +53,8 @@ use domain::ingest::{Amount, ContractRecord, Finding, Location, LotRecord, OrgRe
 use domain::money::parse_currency;
 use domain::{Biin, KatoCode, LocalizedName};
 
-use super::goszakup::{kind_of, parse_json_body};
 use crate::parse;
+use crate::parse::{kind_of, parse_json_body};
 
 /// The `source` the store records for zakup.sk.kz rows.
 pub const SOURCE: &str = "samruk";
@@ -387,7 +386,7 @@ fn mapped(
 
 impl Item<'_> {
     fn get(&self, field: &str) -> Option<&Value> {
-        self.object.get(field).filter(|value| !value.is_null())
+        parse::field(self.object, field)
     }
 
     fn text(&self, field: &str) -> Option<String> {
@@ -402,21 +401,14 @@ impl Item<'_> {
         name_parts(self.get(ru), self.get(kk))
     }
 
-    fn decimal(&self, field: &str) -> Result<Decimal, String> {
-        let value = self.get(field).ok_or_else(|| format!("`{field}` is missing"))?;
-        parse::decimal(value).map_err(|error| format!("`{field}`: {error}"))
-    }
-
+    /// A non-negative amount in major units, as exact minor units.
     fn minor(&self, field: &str) -> Result<i64, String> {
-        parse::minor_units(self.decimal(field)?).map_err(|error| format!("`{field}`: {error}"))
+        parse::field_minor_units(self.object, field)
     }
 
+    /// A non-negative quantity, as decimal text (`"12.5"`).
     fn quantity(&self, field: &str) -> Result<String, String> {
-        let quantity = self.decimal(field)?;
-        if quantity.is_sign_negative() && !quantity.is_zero() {
-            return Err(format!("`{field}`: the quantity {quantity} is negative"));
-        }
-        Ok(quantity.normalize().to_string())
+        parse::field_quantity(self.object, field)
     }
 
     fn time(&self, field: &str) -> Result<DateTime<Utc>, String> {
