@@ -152,7 +152,7 @@ use domain::ingest::{
 };
 use domain::money::parse_currency;
 
-use crate::parse::{self, text};
+use crate::parse::{self, kind_of, text};
 
 pub const SOURCE: &str = "ocds";
 
@@ -772,7 +772,7 @@ fn add_repair(parts: &mut [Parsed], reason: &str) {
 /// A JSON value read whole: a package, a record or a release.
 fn value_parts(location: Location, value: &Value) -> Vec<Parsed> {
     let Some(object) = value.as_object() else {
-        let reason = format!("not an OCDS release or package: the value is {}", json_kind(value));
+        let reason = format!("not an OCDS release or package: the value is {}", kind_of(value));
         return vec![Parsed::Rejected(Finding::new(location, None, reason))];
     };
     let has_ocid = object.contains_key("ocid");
@@ -806,7 +806,7 @@ fn value_parts(location: Location, value: &Value) -> Vec<Parsed> {
 /// One record of a record package.
 fn record_parts(location: Location, record: &Value) -> Vec<Parsed> {
     let Some(object) = record.as_object() else {
-        let reason = format!("the record is {}, not an object", json_kind(record));
+        let reason = format!("the record is {}, not an object", kind_of(record));
         return vec![Parsed::Rejected(Finding::new(location, None, reason))];
     };
     let ocid = text(object.get("ocid"));
@@ -872,17 +872,6 @@ fn record_parts(location: Location, record: &Value) -> Vec<Parsed> {
     parts
 }
 
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Mapping
 // ---------------------------------------------------------------------------------------------
@@ -896,7 +885,7 @@ struct Mapped {
 
 fn map_release(location: &Location, release: &Value) -> Result<Mapped, Finding> {
     let Some(object) = release.as_object() else {
-        let reason = format!("the release is {}, not an object", json_kind(release));
+        let reason = format!("the release is {}, not an object", kind_of(release));
         return Err(Finding::new(location.clone(), None, reason));
     };
     let Some(ocid) = text(object.get("ocid")) else {
@@ -1063,7 +1052,7 @@ impl<'a> Mapper<'a> {
                 vec![object]
             }
             Some(other) => {
-                self.repair(record_id, format!("{path} is {}, not an array; ignored", json_kind(other)));
+                self.repair(record_id, format!("{path} is {}, not an array; ignored", kind_of(other)));
                 Vec::new()
             }
         }
@@ -1102,7 +1091,7 @@ impl<'a> Mapper<'a> {
     fn amount(&mut self, value: Option<&Value>, path: &str, record_id: &str) -> Result<Option<Amount>, String> {
         let Some(value) = value.filter(|value| !value.is_null()) else { return Ok(None) };
         let Some(fields) = value.as_object() else {
-            return Err(format!("{path} is {}, not a Value object with amount and currency", json_kind(value)));
+            return Err(format!("{path} is {}, not a Value object with amount and currency", kind_of(value)));
         };
         let raw = match fields.get("amount") {
             None | Some(Value::Null) => return Ok(None),
@@ -1115,7 +1104,7 @@ impl<'a> Mapper<'a> {
                 self.repair(record_id, format!("{path}.amount is text ({written:?}), not a number"));
                 decimal
             }
-            other => return Err(format!("{path}.amount is {}, not a number", json_kind(other))),
+            other => return Err(format!("{path}.amount is {}, not a number", kind_of(other))),
         };
         if decimal.is_sign_negative() && !decimal.is_zero() {
             return Err(format!("{path}.amount is negative ({decimal})"));
@@ -1134,7 +1123,7 @@ impl<'a> Mapper<'a> {
             None | Some(Value::Null) => return Err(format!("{path}.currency is missing")),
             Some(Value::String(code)) => parse_currency(code.trim())
                 .map_err(|_| format!("{path}.currency {code:?} is not an ISO 4217 currency code"))?,
-            Some(other) => return Err(format!("{path}.currency is {}, not a currency code", json_kind(other))),
+            Some(other) => return Err(format!("{path}.currency is {}, not a currency code", kind_of(other))),
         };
         let vat_included = self.vat(fields.get("valueAddedTaxIncluded"), path, record_id);
         Ok(Some(Amount { minor_units, exchange_rate: rate(&currency), currency, vat_included }))
@@ -1145,7 +1134,7 @@ impl<'a> Mapper<'a> {
             None | Some(Value::Null) => true,
             Some(Value::Bool(included)) => *included,
             Some(other) => {
-                let kind = json_kind(other);
+                let kind = kind_of(other);
                 self.repair(
                     record_id,
                     format!("{path}.valueAddedTaxIncluded is {kind}, not a boolean; VAT taken as included"),
@@ -1274,7 +1263,7 @@ impl<'a> Mapper<'a> {
         match item.get("relatedLots") {
             Some(Value::Array(lots)) if !lots.is_empty() => return text(lots.first()),
             Some(single @ (Value::String(_) | Value::Number(_))) => {
-                self.repair(record_id, format!("{path}.relatedLots is {}, not an array", json_kind(single)));
+                self.repair(record_id, format!("{path}.relatedLots is {}, not an array", kind_of(single)));
                 return text(Some(single));
             }
             _ => {}
