@@ -199,8 +199,8 @@ impl Sink {
     }
 
     /// Hands what is buffered, with the checkpoint that follows it, to the writer, which
-    /// writes both in one transaction once the batches before it are written. Returns the
-    /// error of an earlier batch that failed.
+    /// writes both in one transaction once the batches before it are written. Fails when an
+    /// earlier batch failed; `finish` then reports that batch's error as the run's.
     pub async fn commit(&mut self, checkpoint: Option<String>) -> Result<(), ImportError> {
         let parsed = std::mem::take(&mut self.buffer);
         self.buffered_records = 0;
