@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use domain::DomainError;
-use domain::ingest::{Batch, Counts, Parsed, RunStart, Store};
+use domain::ingest::{Batch, Counts, Parsed, PreparedBatch, RunStart, Store};
 
 /// Fatal import errors: the run stops, is marked failed, and the next run resumes it.
 #[derive(Debug, thiserror::Error)]
@@ -204,7 +204,7 @@ impl Sink {
     pub async fn commit(&mut self, checkpoint: Option<String>) -> Result<(), ImportError> {
         let parsed = std::mem::take(&mut self.buffer);
         self.buffered_records = 0;
-        self.writer.send(Batch { fetched_at: self.fetched_at, parsed, checkpoint }).await
+        self.writer.send(Batch { fetched_at: self.fetched_at, parsed, checkpoint }.prepare()).await
     }
 
     /// Ends the run: commits what is left, waits for the writer, records success (with the
@@ -241,14 +241,14 @@ impl Sink {
 
 /// The task that writes batches through the store, in the order they were sent.
 struct Writer {
-    batches: Option<mpsc::Sender<Batch>>,
+    batches: Option<mpsc::Sender<PreparedBatch>>,
     task: JoinHandle<(Store, Result<(), ImportError>)>,
 }
 
 impl Writer {
     fn spawn(mut store: Store, bar: ProgressBar) -> Writer {
         // One batch may wait while another is written: enough to keep both sides busy.
-        let (batches, mut incoming) = mpsc::channel::<Batch>(1);
+        let (batches, mut incoming) = mpsc::channel::<PreparedBatch>(1);
         let task = tokio::spawn(async move {
             while let Some(batch) = incoming.recv().await {
                 let delta = match store.write(batch).await {
@@ -269,7 +269,7 @@ impl Writer {
         Writer { batches: Some(batches), task }
     }
 
-    async fn send(&mut self, batch: Batch) -> Result<(), ImportError> {
+    async fn send(&mut self, batch: PreparedBatch) -> Result<(), ImportError> {
         let sent = match &self.batches {
             Some(batches) => batches.send(batch).await.is_ok(),
             None => false,

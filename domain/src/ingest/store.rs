@@ -65,6 +65,60 @@ pub struct Batch {
     pub checkpoint: Option<String>,
 }
 
+impl Batch {
+    /// Does a batch's work that needs no database: orders its records into generations and
+    /// hashes them. The source calls it, so that this runs while the writer's database works
+    /// on the batch before.
+    pub fn prepare(self) -> PreparedBatch {
+        let mut findings = Vec::new();
+        let mut read = 0;
+        let mut generations: Vec<Vec<Item>> = Vec::new();
+        let mut seen: HashMap<(Table, String), usize> = HashMap::new();
+        for parsed in self.parsed {
+            match parsed {
+                Parsed::Rejected(finding) => {
+                    read += 1;
+                    findings.push((FindingAction::Rejected, finding));
+                }
+                Parsed::Records { location, records, repairs } => {
+                    findings.extend(repairs.into_iter().map(|f| (FindingAction::Repaired, f)));
+                    for record in records {
+                        read += 1;
+                        // A key seen earlier in the batch goes to a later generation, so that
+                        // successive versions (OCDS releases of one process) apply in order.
+                        let key = (record.table(), record.upstream_id().to_owned());
+                        let generation = seen.get(&key).map_or(0, |g| g + 1);
+                        seen.insert(key, generation);
+                        if generations.len() <= generation {
+                            generations.push(Vec::new());
+                        }
+                        let hash = content_hash(&record);
+                        generations[generation].push(Item { location: location.clone(), record, hash });
+                    }
+                }
+            }
+        }
+        PreparedBatch { fetched_at: self.fetched_at, checkpoint: self.checkpoint, read, findings, generations }
+    }
+}
+
+/// A batch ready for `Store::write`: see `Batch::prepare`.
+pub struct PreparedBatch {
+    fetched_at: DateTime<Utc>,
+    checkpoint: Option<String>,
+    read: i64,
+    /// Rejected input records and repairs, in input order.
+    findings: Vec<(FindingAction, Finding)>,
+    generations: Vec<Vec<Item>>,
+}
+
+/// One record to write, with where it was read and its content hash.
+struct Item {
+    location: Location,
+    record: Record,
+    hash: String,
+}
+
 /// A run as the store starts it: new, or an unfinished one resumed.
 #[derive(Debug, Clone)]
 pub struct RunStart {
@@ -221,7 +275,7 @@ impl Store {
     }
 
     /// Writes one batch, its findings, the run's counts and the checkpoint in one transaction.
-    pub async fn write(&mut self, batch: Batch) -> Result<Counts, DomainError> {
+    pub async fn write(&mut self, batch: PreparedBatch) -> Result<Counts, DomainError> {
         let txn = self.db.begin().await?;
         let sqlite = self.db.get_database_backend() == DbBackend::Sqlite;
         if sqlite {
@@ -229,6 +283,11 @@ impl Store {
             // touches every index of its table. It is given back before commit, since the pool
             // may hand the next batch another connection, and each would keep its own 64 MiB.
             txn.execute_unprepared("PRAGMA cache_size = -65536").await?;
+        } else {
+            // A batch's commit need not wait for its WAL to reach the disk: should the server
+            // crash first, the batch is lost whole, with the checkpoint it carries, and the
+            // re-run redoes it. `finish` commits durably, which flushes every batch before it.
+            txn.execute_unprepared("SET LOCAL synchronous_commit = off").await?;
         }
         let mut writer = BatchWriter {
             txn: &txn,
@@ -242,33 +301,17 @@ impl Store {
             findings: Vec::new(),
             tables_written: Default::default(),
         };
-        let mut generations: Vec<Vec<(Location, Record)>> = Vec::new();
-        let mut seen: HashMap<(Table, String), usize> = HashMap::new();
-        for parsed in batch.parsed {
-            match parsed {
-                Parsed::Rejected(finding) => {
-                    writer.counts.read += 1;
-                    writer.reject(finding);
-                }
-                Parsed::Records { location, records, repairs } => {
-                    writer.counts.repaired += repairs.len() as i64;
-                    writer.findings.extend(repairs.into_iter().map(|f| (FindingAction::Repaired, f)));
-                    for record in records {
-                        writer.counts.read += 1;
-                        // A key seen earlier in the batch goes to a later generation, so that
-                        // successive versions (OCDS releases of one process) apply in order.
-                        let key = (record.table(), record.upstream_id().to_owned());
-                        let generation = seen.get(&key).map_or(0, |g| g + 1);
-                        seen.insert(key, generation);
-                        if generations.len() <= generation {
-                            generations.push(Vec::new());
-                        }
-                        generations[generation].push((location.clone(), record));
-                    }
+        writer.counts.read = batch.read;
+        for (action, finding) in batch.findings {
+            match action {
+                FindingAction::Rejected => writer.reject(finding),
+                FindingAction::Repaired => {
+                    writer.counts.repaired += 1;
+                    writer.findings.push((action, finding));
                 }
             }
         }
-        for generation in generations {
+        for generation in batch.generations {
             writer.write_generation(generation).await?;
         }
         writer.write_findings().await?;
@@ -412,14 +455,14 @@ impl BatchWriter<'_> {
         self.reject(Finding::new(location.clone(), Some(record.upstream_id().to_owned()), reason));
     }
 
-    async fn write_generation(&mut self, items: Vec<(Location, Record)>) -> Result<(), DomainError> {
-        let mut by_table: BTreeMap<Table, Vec<(Location, Record)>> = BTreeMap::new();
+    async fn write_generation(&mut self, items: Vec<Item>) -> Result<(), DomainError> {
+        let mut by_table: BTreeMap<Table, Vec<Item>> = BTreeMap::new();
         let mut deletions = Vec::new();
-        for (location, record) in items {
-            if matches!(record, Record::Deletion { .. }) {
-                deletions.push((location, record));
+        for item in items {
+            if matches!(item.record, Record::Deletion { .. }) {
+                deletions.push(item);
             } else {
-                by_table.entry(record.table()).or_default().push((location, record));
+                by_table.entry(item.record.table()).or_default().push(item);
             }
         }
         for (table, items) in by_table {
@@ -431,9 +474,9 @@ impl BatchWriter<'_> {
         }
         // Deletions go last and children first, so a journal that deletes a lot and its
         // tender in one batch can.
-        deletions.sort_by_key(|(_, record)| std::cmp::Reverse(record.table()));
-        for (location, record) in deletions {
-            self.delete(&location, &record).await?;
+        deletions.sort_by_key(|item| std::cmp::Reverse(item.record.table()));
+        for item in deletions {
+            self.delete(&item.location, &item.record).await?;
         }
         Ok(())
     }
@@ -582,11 +625,11 @@ impl BatchWriter<'_> {
 
     /// Organization records (registers): matched by BIN across sources, else by upstream id.
     /// A register fills in names and kind of an organization first seen as a reference.
-    async fn write_organizations(&mut self, items: Vec<(Location, Record)>) -> Result<(), DomainError> {
+    async fn write_organizations(&mut self, items: Vec<Item>) -> Result<(), DomainError> {
         let mut records = Vec::new();
-        for (location, record) in items {
-            if let Record::Organization(organization) = &record {
-                records.push((location, organization.clone(), content_hash(&record)));
+        for Item { location, record, hash } in items {
+            if let Record::Organization(organization) = record {
+                records.push((location, organization, hash));
             }
         }
         let bins: Vec<String> =
@@ -669,14 +712,14 @@ impl BatchWriter<'_> {
     }
 
     /// Ids of the rows `items` refer to by upstream id, for the reference kinds of `table`.
-    async fn resolve_references(&self, items: &[(Location, Record)]) -> Result<References, DomainError> {
+    async fn resolve_references(&self, items: &[Item]) -> Result<References, DomainError> {
         let mut wanted: BTreeMap<Table, HashSet<String>> = BTreeMap::new();
         let mut want = |table: Table, key: Option<&String>| {
             if let Some(key) = key {
                 wanted.entry(table).or_default().insert(key.clone());
             }
         };
-        for (_, record) in items {
+        for Item { record, .. } in items {
             match record {
                 Record::PlanItem(_) | Record::Tender(_) | Record::Decision(_) | Record::BudgetLine(_) => {}
                 Record::Lot(r) => {
@@ -709,18 +752,20 @@ impl BatchWriter<'_> {
         Ok(references)
     }
 
-    async fn write_table(&mut self, table: Table, items: Vec<(Location, Record)>) -> Result<(), DomainError> {
-        let organizations = self.resolve_organizations(items.iter().flat_map(|(_, r)| org_refs(r))).await?;
+    async fn write_table(&mut self, table: Table, items: Vec<Item>) -> Result<(), DomainError> {
+        let organizations = self.resolve_organizations(items.iter().flat_map(|item| org_refs(&item.record))).await?;
         let references = self.resolve_references(&items).await?;
         let mut rows = Vec::with_capacity(items.len());
-        for (location, record) in &items {
+        for Item { location, record, hash } in items {
             let org = |reference: &OrgRef| -> i64 { organizations[&OrgKey::of(reference)] };
-            match row_values(record, &org, &references) {
-                Ok(values) => {
-                    rows.push(Row { upstream_id: record.upstream_id().to_owned(), hash: content_hash(record), values })
-                }
-                Err(reason) => self.reject_record(location, record, reason),
+            match row_values(&record, &org, &references) {
+                Ok(values) => rows.push(Row { upstream_id: record.upstream_id().to_owned(), hash, values }),
+                Err(reason) => self.reject_record(&location, &record, reason),
             }
+        }
+        if self.backend == DbBackend::Postgres {
+            // The upsert itself tells inserted, updated and unchanged rows apart (see `upsert`).
+            return self.upsert(table, rows).await;
         }
         let keys: Vec<String> = rows.iter().map(|row| row.upstream_id.clone()).collect();
         let stored = self.lookup::<String>(table, "content_hash", &keys).await?;
@@ -741,11 +786,21 @@ impl BatchWriter<'_> {
         self.upsert(table, changed).await
     }
 
+    /// Inserts new rows and updates those whose content hash changed, in multi-row statements.
+    ///
+    /// On SQLite the caller has counted the rows by their stored hashes. On PostgreSQL the
+    /// statement counts them: it returns the rows it inserted or updated, flagged by `xmax = 0`
+    /// (a row version with no earlier one, that is, an insert), and a row it did not return
+    /// had the same hash: unchanged. That spares the hash lookup, which probed the key index
+    /// once more per row; in a big import that index outgrows the buffer cache.
     async fn upsert(&mut self, table: Table, rows: Vec<Row>) -> Result<(), DomainError> {
         if rows.is_empty() {
             return Ok(());
         }
-        self.tables_written.insert(table);
+        let counting = self.backend == DbBackend::Postgres;
+        if !counting {
+            self.tables_written.insert(table);
+        }
         let own = columns(table);
         let all: Vec<&str> = own.iter().copied().chain(PROVENANCE).collect();
         let width = all.len();
@@ -762,11 +817,13 @@ impl BatchWriter<'_> {
             let chunk: Vec<Row> = rows.by_ref().take(per_statement).collect();
             let sql = format!(
                 "INSERT INTO {name} ({columns}) VALUES {values} ON CONFLICT (source, upstream_id) DO UPDATE SET {updates} \
-                 WHERE {name}.content_hash <> excluded.content_hash",
+                 WHERE {name}.content_hash <> excluded.content_hash{returning}",
                 name = table.name(),
                 columns = all.join(", "),
                 values = vec![row_placeholders.as_str(); chunk.len()].join(", "),
+                returning = if counting { " RETURNING (xmax = 0) AS inserted" } else { "" },
             );
+            let sent = chunk.len() as i64;
             let mut values = Vec::with_capacity(chunk.len() * width);
             for row in chunk {
                 values.extend(row.values);
@@ -778,7 +835,24 @@ impl BatchWriter<'_> {
                     self.run_id.into(),
                 ]);
             }
-            self.execute(&sql, values).await?;
+            if !counting {
+                self.execute(&sql, values).await?;
+                continue;
+            }
+            let returned = self.query(&sql, values).await?;
+            let mut inserted = 0;
+            for row in &returned {
+                if row.try_get::<bool>("", "inserted")? {
+                    inserted += 1;
+                }
+            }
+            let written = returned.len() as i64;
+            self.counts.inserted += inserted;
+            self.counts.updated += written - inserted;
+            self.counts.unchanged += sent - written;
+            if written > 0 {
+                self.tables_written.insert(table);
+            }
         }
         Ok(())
     }
