@@ -231,12 +231,27 @@ impl Sink {
                 Ok(Summary::new(run_id, &self.source, resumed, counts, report, cursor))
             }
             Err(error) => {
-                let reason = format!("{error}");
-                store.finish(Err(reason)).await?;
+                store.finish(Err(with_causes(&error))).await?;
                 Err(error)
             }
         }
     }
+}
+
+/// An error and its causes on one line, as the run records it: "database error" alone would
+/// not tell the operator which row or constraint the database refused.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let line = next.to_string();
+        if !text.ends_with(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        cause = next.source();
+    }
+    text
 }
 
 /// The task that writes batches through the store, in the order they were sent.

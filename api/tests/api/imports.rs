@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app};
@@ -207,6 +208,63 @@ async fn an_import_killed_mid_run_resumes_without_losing_or_duplicating_a_row() 
     assert!(out.contains(&format!("fetched {ROWS}, inserted {ROWS}, updated 0, unchanged 0")), "{out}");
     let runs = app.get_json("/v1/imports?source=csv-payments").await;
     assert_eq!(runs["total"], 1, "the resumed run is the same run");
+    assert_eq!(app.get_json("/v1/payments?limit=1").await["total"], ROWS as i64);
+}
+
+/// Makes the database refuse to store the payment `upstream_id`, as a constraint would.
+async fn refuse_payment(app: &TestApp, upstream_id: &str) {
+    let statements = match app.db.get_database_backend() {
+        DbBackend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION refuse_payment() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF NEW.upstream_id = '{upstream_id}' THEN RAISE EXCEPTION 'payment {upstream_id} refused'; END IF; \
+                 RETURN NEW; END $$"
+            ),
+            "CREATE TRIGGER refuse_payment BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION refuse_payment()"
+                .to_owned(),
+        ],
+        _ => vec![format!(
+            "CREATE TRIGGER refuse_payment BEFORE INSERT ON payments WHEN NEW.upstream_id = '{upstream_id}' \
+             BEGIN SELECT RAISE(ABORT, 'payment {upstream_id} refused'); END"
+        )],
+    };
+    for statement in statements {
+        app.db.execute_unprepared(&statement).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_batch_the_database_refuses_fails_the_run_and_a_rerun_resumes_after_the_batches_before_it() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    const ROWS: usize = 5_000;
+    write_payments(&dir.path().join("payments.csv"), ROWS);
+    std::fs::write(dir.path().join("mapping.toml"), PLAIN_MAPPING).unwrap();
+    let args = ["--batch-size", "500", "csv", "--kind", "payments", "--mapping", "mapping.toml", "payments.csv"];
+    // Row 2,701 is in the sixth batch of 500; the source reads on past it while the writer
+    // works, so this checks that the writer's failure, not the source, ends the run.
+    refuse_payment(&app, "P0002700").await;
+
+    let failed = import(&app, dir.path(), &args);
+    assert!(!failed.status.success(), "the run fails");
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("payment P0002700 refused"), "{stderr}");
+    let run = &app.get_json("/v1/imports?source=csv-payments").await["items"][0];
+    assert_eq!(run["status"], "failed");
+    let error = run["error"].as_str().unwrap();
+    assert!(error.contains("payment P0002700 refused"), "the run records the cause: {error}");
+    assert_eq!(run["counts"]["inserted"], 2_500, "the five batches before the refused one stay stored");
+    assert_eq!(app.get_json("/v1/payments?limit=1").await["total"], 2_500);
+
+    let drop = match app.db.get_database_backend() {
+        DbBackend::Postgres => "DROP TRIGGER refuse_payment ON payments",
+        _ => "DROP TRIGGER refuse_payment",
+    };
+    app.db.execute_unprepared(drop).await.unwrap();
+    let out = stdout(&import(&app, dir.path(), &args));
+    assert!(out.contains("resumed"), "{out}");
+    assert!(out.contains(&format!("fetched {ROWS}, inserted {ROWS}, updated 0, unchanged 0")), "{out}");
+    assert_eq!(app.get_json("/v1/imports?source=csv-payments").await["total"], 1, "the same run, resumed");
     assert_eq!(app.get_json("/v1/payments?limit=1").await["total"], ROWS as i64);
 }
 
