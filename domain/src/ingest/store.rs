@@ -67,8 +67,8 @@ pub struct Batch {
 
 impl Batch {
     /// Does a batch's work that needs no database: orders its records into generations and
-    /// hashes them. The source calls it, so that this runs while the writer's database works
-    /// on the batch before.
+    /// hashes them. The import engine calls it in the source's task, so that this work runs
+    /// while the writer task and the database work on the batch before.
     pub fn prepare(self) -> PreparedBatch {
         let mut findings = Vec::new();
         let mut read = 0;
