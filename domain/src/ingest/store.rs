@@ -2,10 +2,14 @@
 //! written in one transaction together with the run's counts, findings and checkpoint.
 //!
 //! - **Idempotent.** Rows are keyed by `(source, upstream_id)` and carry the SHA-256 of the
-//!   record; a batch first reads the stored hashes of its keys, so each record is counted as
-//!   inserted, updated or unchanged, and only new or changed rows are written (one multi-row
-//!   `INSERT … ON CONFLICT … DO UPDATE … WHERE content_hash <> excluded.content_hash`, the same
-//!   SQL on SQLite and PostgreSQL, split to stay under the bind-parameter limits).
+//!   record, and are written by multi-row `INSERT … ON CONFLICT … DO UPDATE … WHERE
+//!   content_hash <> excluded.content_hash`, split to stay under the bind-parameter limits, so
+//!   a row whose hash is unchanged is not touched. Each record is counted as inserted, updated
+//!   or unchanged: on SQLite from its stored hash, read before writing; on PostgreSQL from what
+//!   the upsert returns (see `BatchWriter::upsert`).
+//! - **Durable at the end.** On PostgreSQL a batch commits without waiting for its WAL flush; a
+//!   server crash can lose the last batches, each whole with its checkpoint, for the re-run to
+//!   redo. The run's final status commits durably.
 //! - **Resumable.** The checkpoint commits with its batch: after `kill -9`, the next run of the
 //!   same source and scope continues the unfinished run from the last committed checkpoint, and
 //!   any record re-read from before it is counted unchanged, never stored twice.
