@@ -5,6 +5,8 @@
 //! This crate knows nothing of HTTP or of upstream transports: the API and the importers
 //! depend on it, never the other way round.
 
+pub mod accounts;
+pub mod audit;
 pub mod biin;
 pub mod cache;
 pub mod changes;

@@ -1,0 +1,1 @@
+//! Accounts, roles, councils and their memberships.
