@@ -37,6 +37,55 @@ pub struct Settings {
     /// `[[imports]]` tables, e.g. `source = "goszakup"`, `base_url = "…"`, `only = ["contract"]`,
     /// `every_minutes = 60`). Empty by default.
     pub imports: Vec<ScheduledImport>,
+    /// An HS256 secret for access tokens (at least 32 bytes). Either this or
+    /// `jwt_private_key`; with neither, a SQLite install generates an Ed25519 key beside its
+    /// database file, and a PostgreSQL one refuses to serve.
+    pub jwt_secret: Option<Secret>,
+    /// A PKCS#8 PEM file holding the Ed25519 key that signs access tokens (EdDSA); its public
+    /// key is published at `/.well-known/jwks.json`.
+    pub jwt_private_key: Option<PathBuf>,
+    /// The HS256 secret that signed tokens before the current one, still accepted while they
+    /// live out their lifetime (key rotation).
+    pub jwt_previous_secret: Option<Secret>,
+    /// The PEM file (public or private Ed25519 key) of the key before the current one,
+    /// still accepted and published (key rotation).
+    pub jwt_previous_key: Option<PathBuf>,
+    /// The tokens' `iss`.
+    pub jwt_issuer: String,
+    /// The tokens' `aud`.
+    pub jwt_audience: String,
+    /// Lifetime of an access token.
+    pub access_token_seconds: u64,
+    /// Lifetime of a refresh token.
+    pub refresh_token_seconds: u64,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds; at most 30.
+    pub jwt_leeway_seconds: u64,
+    /// A PKCS#8 PEM file holding the Ed25519 key that signs the audit log's tree heads. Like
+    /// the JWT key, generated beside a SQLite database when absent; required on PostgreSQL.
+    pub audit_signing_key: Option<PathBuf>,
+    /// Password hashes computed at once (each takes 19 MiB and a core for tens of ms).
+    pub password_hash_concurrency: usize,
+    /// Failed logins allowed per account and per client address in a minute; the next
+    /// attempt gets 429.
+    pub login_failures_per_minute: u32,
+}
+
+/// A secret from the configuration; its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The secret itself. Never log this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// One import `serve` runs periodically: a source with its arguments, as `scrutiny import`
@@ -72,6 +121,18 @@ impl Default for Settings {
             rate_limit_burst: 0,
             trust_forwarded_for: false,
             imports: Vec::new(),
+            jwt_secret: None,
+            jwt_private_key: None,
+            jwt_previous_secret: None,
+            jwt_previous_key: None,
+            jwt_issuer: "scrutiny".to_owned(),
+            jwt_audience: "scrutiny".to_owned(),
+            access_token_seconds: 15 * 60,
+            refresh_token_seconds: 30 * 24 * 3600,
+            jwt_leeway_seconds: 30,
+            audit_signing_key: None,
+            password_hash_concurrency: 2,
+            login_failures_per_minute: 5,
         }
     }
 }
@@ -103,6 +164,14 @@ impl Settings {
 pub struct DatabaseUrl(pub String);
 
 impl DatabaseUrl {
+    /// The database file, for a SQLite URL naming one (not an in-memory database).
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let rest = self.0.strip_prefix("sqlite://").or_else(|| self.0.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && !path.starts_with(":memory:") && !self.0.contains("mode=memory"))
+            .then(|| PathBuf::from(path))
+    }
+
     /// The URL itself, for connecting. Never log this.
     pub fn expose(&self) -> &str {
         &self.0

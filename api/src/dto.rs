@@ -88,6 +88,29 @@ impl Provenance {
     }
 }
 
+/// A page of a list: its items, how many match in all, and the link to the next page.
+#[derive(Debug, Object)]
+pub struct Page<T: poem_openapi::types::ParseFromJSON + poem_openapi::types::ToJSON + Send + Sync> {
+    /// The items on this page, in the list's order.
+    pub items: Vec<T>,
+    /// How many items match the filters, across all pages.
+    pub total: u64,
+    pub links: Links,
+}
+
+impl<T: poem_openapi::types::ParseFromJSON + poem_openapi::types::ToJSON + Send + Sync> Page<T> {
+    /// A domain page with its items presented, and `links.next` on the request's path and query.
+    pub fn new<D>(
+        req: &Request,
+        limit: domain::pagination::Limit,
+        page: domain::pagination::Page<D>,
+        present: impl FnMut(D) -> T,
+    ) -> Self {
+        let next = page.next.map(|cursor| crate::lists::next_link(req, limit.get(), &cursor));
+        Page { items: page.items.into_iter().map(present).collect(), total: page.total, links: Links { next } }
+    }
+}
+
 /// Links to related pages.
 #[derive(Debug, Clone, Object)]
 pub struct Links {
@@ -209,5 +232,59 @@ mod tests {
         assert_eq!(preferred_language(&with_header("fr, de")), Language::Ru);
         assert_eq!(preferred_language(&with_header("kk;q=0, en")), Language::En);
         assert_eq!(preferred_language(&Request::default()), Language::Ru);
+    }
+}
+
+/// An instant as the API writes it: RFC 3339 in UTC with `Z` (`2026-12-01T08:34:39.123456Z`).
+/// chrono's own `to_rfc3339` writes `+00:00`; this type is what the API promises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(time: DateTime<Utc>) -> Self {
+        Timestamp(time)
+    }
+}
+
+impl poem_openapi::types::Type for Timestamp {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        "string_date-time".into()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(poem_openapi::registry::MetaSchema::new_with_format(
+            "string",
+            "date-time",
+        )))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl poem_openapi::types::ToJSON for Timestamp {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+    }
+}
+
+impl poem_openapi::types::ParseFromJSON for Timestamp {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value.unwrap_or_default() {
+            serde_json::Value::String(text) => {
+                let parsed = DateTime::parse_from_rfc3339(&text).map_err(poem_openapi::types::ParseError::custom)?;
+                Ok(Timestamp(parsed.with_timezone(&Utc)))
+            }
+            other => Err(poem_openapi::types::ParseError::expected_type(other)),
+        }
     }
 }

@@ -67,9 +67,37 @@ pub enum ApiError {
     /// A parameter is missing or malformed; `invalid_params` names it.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
-    /// Nothing exists at this id.
+    /// No credentials, or credentials that do not hold: a missing, malformed, forged,
+    /// expired or revoked token, a disabled account, a wrong email or password.
+    /// `WWW-Authenticate: Bearer` says how to authenticate.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(
+        // Boxed: with its header beside it, this variant would make every `ApiResult` large.
+        Json<Box<Problem>>,
+        /// The scheme to authenticate with: `Bearer`, with the error when a token was refused.
+        #[oai(header = "WWW-Authenticate")]
+        String,
+    ),
+    /// The caller's roles do not allow this.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// Nothing exists at this id, or nothing the caller may see.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// The request contradicts what is stored (an email already registered, a council that
+    /// exists already).
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// `If-Match` names a version that is no longer current: read the object again.
+    #[oai(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(Json<Problem>),
+    /// The body is well-formed but a field cannot be accepted; `invalid_params` names it.
+    /// Also an `Idempotency-Key` reused with another body.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    UnprocessableEntity(Json<Problem>),
+    /// An update came without `If-Match`: send the ETag of the version it changes.
+    #[oai(status = 428, content_type = "application/problem+json")]
+    PreconditionRequired(Json<Problem>),
     /// This client sent more requests than the configured rate allows; `Retry-After` says
     /// how many seconds to wait. Only when the server runs with a rate limit.
     #[oai(status = 429, content_type = "application/problem+json")]
@@ -96,6 +124,61 @@ impl ApiError {
 
     pub fn not_found(what: &str) -> Self {
         ApiError::NotFound(Json(Problem::new(StatusCode::NOT_FOUND, "not-found", format!("{what} does not exist"))))
+    }
+
+    /// A refused credential (RFC 6750 §3: `error="invalid_token"`).
+    pub fn unauthorized(detail: &str) -> Self {
+        ApiError::Unauthorized(
+            Json(Box::new(Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail.to_owned()))),
+            format!("Bearer error=\"invalid_token\", error_description=\"{detail}\""),
+        )
+    }
+
+    /// The same answer for a wrong password, an unknown email and a disabled account.
+    pub fn invalid_credentials() -> Self {
+        ApiError::Unauthorized(
+            Json(Box::new(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "wrong email or password".to_owned(),
+            ))),
+            "Bearer".to_owned(),
+        )
+    }
+
+    /// Too many failed logins for this account or from this address.
+    pub fn too_many_logins(retry_after_seconds: u64) -> Self {
+        let detail =
+            format!("too many failed logins for this account or from this address; retry in {retry_after_seconds} s");
+        ApiError::TooManyRequests(
+            Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-logins", detail)),
+            retry_after_seconds,
+        )
+    }
+
+    /// A field of a body that cannot be accepted (422), named as the client sent it.
+    pub fn unprocessable(name: &str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        ApiError::UnprocessableEntity(Json(Problem {
+            invalid_params: vec![InvalidParam { name: name.to_owned(), reason: reason.clone() }],
+            ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", format!("`{name}`: {reason}"))
+        }))
+    }
+
+    /// A domain error about a query parameter: malformed values are 400, not 422.
+    pub fn in_query(error: DomainError) -> Self {
+        match error {
+            DomainError::Invalid { field, reason } => ApiError::invalid_param(&field, reason),
+            other => other.into(),
+        }
+    }
+
+    pub fn precondition_required() -> Self {
+        ApiError::PreconditionRequired(Json(Problem::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition-required",
+            "updates need If-Match with the ETag of the version they change; GET the object first".to_owned(),
+        )))
     }
 
     /// A client went over its rate; it may try again in `retry_after_seconds`.
@@ -134,6 +217,21 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidCursor(reason) => ApiError::invalid_param("cursor", reason),
             // Search text reaches the domain only as the `q` parameter.
             DomainError::InvalidSearchText(reason) => ApiError::invalid_param("q", reason),
+            DomainError::Invalid { field, reason } => ApiError::unprocessable(&field, reason),
+            DomainError::NotFound(what) => ApiError::not_found(&what),
+            DomainError::Forbidden(detail) => {
+                ApiError::Forbidden(Json(Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)))
+            }
+            DomainError::Conflict(detail) => {
+                ApiError::Conflict(Json(Problem::new(StatusCode::CONFLICT, "conflict", detail)))
+            }
+            DomainError::Stale(detail) => ApiError::PreconditionFailed(Json(Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                format!("{detail}: read it again and retry with its new ETag"),
+            ))),
+            error @ DomainError::IdempotencyKeyReused => ApiError::unprocessable("Idempotency-Key", error.to_string()),
+            DomainError::InvalidCredentials => ApiError::invalid_credentials(),
             other => ApiError::internal(&other),
         }
     }

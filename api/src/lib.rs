@@ -1,12 +1,14 @@
 //! Scrutiny's HTTP API: poem + poem-openapi endpoints over the domain layer.
 //! The `scrutiny` binary (`src/main.rs`) is a thin command line over this library.
 
+pub mod auth;
 pub mod config;
 pub mod dto;
 pub mod error;
 pub mod lists;
 pub mod metrics;
 pub mod middleware;
+pub mod preconditions;
 pub mod routes;
 pub mod schedule;
 pub mod startup;

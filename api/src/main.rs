@@ -39,6 +39,71 @@ enum Command {
     /// records included, see the reject report); non-zero on a fatal error, which the next run
     /// of the same source and scope resumes from its last checkpoint.
     Import(ImportArgs),
+    /// Manage accounts, for bootstrapping a fresh install (the first admin, say).
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Signing keys for access tokens and the audit log.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create an account with roles.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// At least 10 characters, not a common one (also from SCRUTINY_USER_PASSWORD, to keep
+        /// it out of the shell history).
+        #[arg(long, env = "SCRUTINY_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Roles to grant (repeatable): citizen, ngo, council_member, body_officer, moderator, admin.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// The council, for council_member.
+        #[arg(long)]
+        council: Option<i64>,
+        /// The organization's BIN, for body_officer.
+        #[arg(long)]
+        organization: Option<String>,
+        /// The display name (default: the part of the email before the @).
+        #[arg(long)]
+        name: Option<String>,
+        /// The non-profit's name, for ngo.
+        #[arg(long)]
+        ngo_name: Option<String>,
+    },
+    /// Grant a role to an existing account.
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        council: Option<i64>,
+        #[arg(long)]
+        organization: Option<String>,
+        #[arg(long)]
+        ngo_name: Option<String>,
+    },
+    /// Revoke a role (for council_member, the seat on --council, or every seat).
+    Revoke {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        council: Option<i64>,
+    },
+    /// List every account with its roles.
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write a new Ed25519 signing key (PKCS#8 PEM, mode 0600) for SCRUTINY_JWT_PRIVATE_KEY or
+    /// SCRUTINY_AUDIT_SIGNING_KEY. Refuses to overwrite a file.
+    Generate { path: PathBuf },
 }
 
 #[derive(clap::Args)]
@@ -122,6 +187,18 @@ async fn main() -> ExitCode {
         print!("{}", api::openapi_yaml());
         return ExitCode::SUCCESS;
     }
+    if let Command::Keys(KeysCommand::Generate { path }) = &cli.command {
+        return match api::auth::keys::generate_key_file(path) {
+            Ok(_) => {
+                println!("wrote a new Ed25519 key to {}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -146,9 +223,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(bind) = bind {
                 settings.bind = bind;
             }
+            let keys = api::startup::Keys::load(&settings)?;
             let db = connect().await?;
-            let app =
-                Application::build(settings.clone(), db).await.with_context(|| format!("binding {}", settings.bind))?;
+            let app = Application::build_with_keys(settings.clone(), db, keys)
+                .await
+                .with_context(|| format!("starting on {}", settings.bind))?;
             tracing::info!(address = %app.address(), database = %settings.database_url, "serving; docs at /docs");
             app.run_until_stopped().await?;
         }
@@ -181,7 +260,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = import(&db, args).await?;
             print_summary(&summary);
         }
-        Command::Openapi => unreachable!("handled before configuration"),
+        Command::Users(command) => {
+            let db = connect().await?;
+            db::migrate(&db).await.context("migrating")?;
+            users(&db, &settings, command).await?;
+        }
+        Command::Openapi | Command::Keys(_) => unreachable!("handled before configuration"),
     }
     Ok(())
 }
@@ -237,4 +321,93 @@ fn print_summary(summary: &importers::Summary) {
     if let Some(cursor) = &summary.cursor {
         println!("upstream cursor reached: {cursor}");
     }
+}
+
+async fn users(db: &sea_orm::DatabaseConnection, settings: &Settings, command: UsersCommand) -> anyhow::Result<()> {
+    use domain::accounts::{self, Actor, Email, Grant, Password, PasswordHasher, Registration, Role};
+
+    let operator = Actor::System("cli");
+    let role = |text: &str| text.parse::<Role>().map_err(anyhow::Error::msg);
+    let organization = |bin: Option<String>| async move {
+        match bin {
+            Some(bin) => accounts::organization_by_bin(db, &bin).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    match command {
+        UsersCommand::Create { email, password, roles, council, organization: bin, name, ngo_name } => {
+            let email = Email::new(&email)?;
+            let display_name = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_owned());
+            let registration = Registration {
+                display_name: accounts::name("display_name", &display_name)?,
+                password: Password::new(&password)?,
+                email,
+            };
+            let organization_id = organization(bin).await?;
+            let grants = roles
+                .iter()
+                .map(|text| {
+                    Ok(Grant {
+                        role: Some(role(text)?),
+                        council_id: council,
+                        position: None,
+                        organization_id,
+                        ngo_name: ngo_name.clone(),
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let hasher = PasswordHasher::new(settings.password_hash_concurrency);
+            let view = accounts::create(db, &hasher, &operator, registration, grants).await?;
+            println!("created account {} ({})", view.id, roles_of(&view));
+        }
+        UsersCommand::Grant { email, role: text, council, organization: bin, ngo_name } => {
+            let account_id = accounts::id_by_email(db, &email).await?;
+            let grant = Grant {
+                role: Some(role(&text)?),
+                council_id: council,
+                position: None,
+                organization_id: organization(bin).await?,
+                ngo_name,
+            };
+            let view = accounts::grant(db, &operator, account_id, grant, None).await?;
+            println!("account {}: {}", view.id, roles_of(&view));
+        }
+        UsersCommand::Revoke { email, role: text, council } => {
+            let account_id = accounts::id_by_email(db, &email).await?;
+            let view = accounts::revoke(db, &operator, account_id, role(&text)?, council).await?;
+            println!("account {}: {}", view.id, roles_of(&view));
+        }
+        UsersCommand::List => {
+            let mut cursor: Option<String> = None;
+            println!("id\temail\tdisplay_name\troles\tcouncils\torganization_id\tdisabled");
+            loop {
+                let limit = domain::pagination::Limit::new(Some(100)).map_err(anyhow::Error::msg)?;
+                let page = accounts::list(db, &operator, None, cursor.as_deref(), limit).await?;
+                for view in &page.items {
+                    let councils: Vec<String> =
+                        view.councils.iter().map(|s| format!("{}:{}", s.council_id, s.position)).collect();
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        view.id,
+                        view.email,
+                        view.display_name,
+                        roles_of(view),
+                        councils.join(","),
+                        view.organization_id.map(|id| id.to_string()).unwrap_or_default(),
+                        view.disabled
+                    );
+                }
+                match page.next {
+                    Some(next) => cursor = Some(next.encode()),
+                    None => break,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn roles_of(view: &domain::accounts::AccountView) -> String {
+    let roles: Vec<&str> = view.roles.iter().map(|role| role.as_str()).collect();
+    if roles.is_empty() { "no roles".to_owned() } else { roles.join(",") }
 }

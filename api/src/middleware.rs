@@ -155,6 +155,11 @@ pub fn problem_response(error: poem::Error, routes_index: &RouteIndex) -> Respon
     } else {
         problem_for(&error).into_response()
     };
+    // poem-openapi refuses a missing or non-Bearer `Authorization` itself; RFC 9110 §11.6.1
+    // wants every 401 to say how to authenticate.
+    if response.status() == StatusCode::UNAUTHORIZED && !response.headers().contains_key(header::WWW_AUTHENTICATE) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
     if let Some(operation) = operation {
         response.set_data(operation);
     }
@@ -419,7 +424,7 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
 /// Whom a request counts against: the connection's peer, or, when the proxy in front is
 /// trusted, the last `X-Forwarded-For` entry (the address that proxy saw; earlier entries are
 /// whatever the client chose to send). IPv6 addresses count by their /64.
-fn client_key(remote: Option<SocketAddr>, headers: &HeaderMap, trust_forwarded_for: bool) -> IpAddr {
+pub fn client_key(remote: Option<SocketAddr>, headers: &HeaderMap, trust_forwarded_for: bool) -> IpAddr {
     let forwarded = if trust_forwarded_for { last_forwarded_for(headers) } else { None };
     let ip = forwarded.or(remote.map(|addr| addr.ip())).unwrap_or(IpAddr::from([0, 0, 0, 0]));
     match ip.to_canonical() {

@@ -24,7 +24,7 @@ pub fn spawn(db: DatabaseConnection, imports: &[ScheduledImport]) -> Vec<JoinHan
                 let source = scheduled.spec.name();
                 loop {
                     tracing::info!(source, "scheduled import starting");
-                    // Findings stay in the database (`/v1/imports/{id}/findings`); no report file.
+                    // Rejects stay in the database (`/v1/imports/{id}/rejects`); no report file.
                     let options = RunOptions { write_report: false, ..RunOptions::default() };
                     match importers::runs::run(&db, &scheduled.spec, &HttpOptions::default(), options).await {
                         Ok(summary) => tracing::info!(

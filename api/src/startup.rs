@@ -10,12 +10,17 @@ use poem::{Endpoint, EndpointExt, Route, Server};
 use poem_openapi::OpenApiService;
 use sea_orm::DatabaseConnection;
 
+use crate::auth::{Auth, JwtKeys, KeyError, keys};
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::middleware::{BodyLimit, HttpCaching, Problems, RateLimit, RouteIndex, observe};
+use crate::routes::accounts::AccountsApi;
+use crate::routes::audit::AuditApi;
+use crate::routes::auth::AuthApi;
 use crate::routes::bulk::BulkApi;
 use crate::routes::changes::ChangesApi;
 use crate::routes::contracts::ContractsApi;
+use crate::routes::councils::CouncilsApi;
 use crate::routes::decisions::DecisionsApi;
 use crate::routes::imports::ImportsApi;
 use crate::routes::lots::LotsApi;
@@ -27,9 +32,10 @@ use crate::routes::plan_items::PlanItemsApi;
 use crate::routes::search::SearchApi;
 use crate::routes::stats::StatsApi;
 use crate::routes::tenders::TendersApi;
+use domain::audit::TreeSigner;
 
-type Apis = (
-    OperationsApi,
+/// The spending records, read-only open data.
+type OpenDataApis = (
     OrganizationsApi,
     PlanItemsApi,
     TendersApi,
@@ -42,15 +48,75 @@ type Apis = (
     SearchApi,
     OcdsApi,
     ChangesApi,
-    ImportsApi,
 );
+
+/// People: tokens, accounts and public councils.
+type PeopleApis = (AuthApi, AccountsApi, CouncilsApi);
+
+/// Every operation, by area; a new area is one more entry.
+type Apis = (OperationsApi, ImportsApi, OpenDataApis, PeopleApis, AuditApi);
+
+/// What the operations share, built once per process.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub metrics: Metrics,
+    pub auth: Arc<Auth>,
+    pub signer: TreeSigner,
+    pub trust_forwarded_for: bool,
+}
+
+/// The keys a server signs with: access tokens and audit tree heads.
+#[derive(Clone)]
+pub struct Keys {
+    pub jwt: JwtKeys,
+    pub audit: TreeSigner,
+}
+
+impl Keys {
+    /// The keys the settings name (or generated beside a SQLite database); needs no
+    /// database, so that a misconfigured server says so before connecting.
+    pub fn load(settings: &Settings) -> Result<Keys, KeyError> {
+        Ok(Keys { jwt: JwtKeys::load(settings)?, audit: TreeSigner::new(keys::audit_signing_key(settings)?) })
+    }
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, settings: &Settings, keys: Keys) -> AppState {
+        AppState {
+            auth: Auth::new(db.clone(), settings, keys.jwt),
+            db,
+            metrics: Metrics::new(settings.database_max_connections),
+            signer: keys.audit,
+            trust_forwarded_for: settings.trust_forwarded_for,
+        }
+    }
+
+    /// State for printing the spec: no database, throwaway keys.
+    fn for_spec() -> AppState {
+        let db = DatabaseConnection::default();
+        let settings = Settings::default();
+        AppState {
+            auth: Auth::new(db.clone(), &settings, JwtKeys::ephemeral()),
+            db,
+            metrics: Metrics::new(0),
+            signer: TreeSigner::new(ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])),
+            trust_forwarded_for: false,
+        }
+    }
+}
 
 const DESCRIPTION: &str = "\
 Open data on public spending in Kazakhstan: state bodies and the quasi-public sector (national \
 holdings and companies), their procurement, contracts and payments, gathered from goszakup.gov.kz, \
 zakup.sk.kz, the treasury, data.egov.kz and OCDS publications.
 
-Reads need no account. Errors are RFC 9457 problem details (`application/problem+json`). Lists \
+Reads need no account. Writes need a bearer access token from `POST /v1/auth/token` (a JWT, \
+valid 15 minutes; refresh it with `POST /v1/auth/refresh`). Updates need `If-Match` with the \
+object's `ETag` (412 when it changed since, 428 without it); creating POSTs take an \
+`Idempotency-Key` that makes a retry return the first answer. Every write is recorded in the \
+public audit log (`/v1/audit/…`), which anyone can verify as a Certificate Transparency log \
+(RFC 9162). Errors are RFC 9457 problem details (`application/problem+json`). Lists \
 use keyset pagination: follow `links.next` until it is absent. Money is exact: a decimal string \
 with currency and VAT basis. Times are RFC 3339 in UTC.
 
@@ -65,24 +131,35 @@ requests per second with a burst allowance; past it, the answer is `429 Too Many
 problem with a `Retry-After` header in seconds. Operational paths are never limited.";
 
 /// The OpenAPI service over every operation.
-pub fn api_service(db: DatabaseConnection, metrics: Metrics) -> OpenApiService<Apis, ()> {
+pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
     let cache = Arc::new(ResultCache::default());
+    let db = state.db.clone();
+    let open_data = (
+        OrganizationsApi { db: db.clone(), cache: cache.clone() },
+        PlanItemsApi { db: db.clone(), cache: cache.clone() },
+        TendersApi { db: db.clone(), cache: cache.clone() },
+        LotsApi { db: db.clone(), cache: cache.clone() },
+        ContractsApi { db: db.clone(), cache: cache.clone() },
+        PaymentsApi { db: db.clone(), cache: cache.clone() },
+        DecisionsApi { db: db.clone(), cache: cache.clone() },
+        StatsApi { db: db.clone(), cache: cache.clone() },
+        BulkApi { db: db.clone() },
+        SearchApi { db: db.clone() },
+        OcdsApi { db: db.clone() },
+        ChangesApi { db: db.clone() },
+    );
+    let people = (
+        AuthApi { auth: state.auth.clone(), trust_forwarded_for: state.trust_forwarded_for },
+        AccountsApi { db: db.clone(), auth: state.auth.clone() },
+        CouncilsApi { db: db.clone(), auth: state.auth.clone() },
+    );
     OpenApiService::new(
         (
-            OperationsApi { db: db.clone(), metrics },
-            OrganizationsApi { db: db.clone(), cache: cache.clone() },
-            PlanItemsApi { db: db.clone(), cache: cache.clone() },
-            TendersApi { db: db.clone(), cache: cache.clone() },
-            LotsApi { db: db.clone(), cache: cache.clone() },
-            ContractsApi { db: db.clone(), cache: cache.clone() },
-            PaymentsApi { db: db.clone(), cache: cache.clone() },
-            DecisionsApi { db: db.clone(), cache: cache.clone() },
-            StatsApi { db: db.clone(), cache: cache.clone() },
-            BulkApi { db: db.clone() },
-            SearchApi { db: db.clone() },
-            OcdsApi { db: db.clone() },
-            ChangesApi { db: db.clone() },
-            ImportsApi { db },
+            OperationsApi { db: db.clone(), metrics: state.metrics.clone() },
+            ImportsApi { db: db.clone() },
+            open_data,
+            people,
+            AuditApi { db, signer: state.signer.clone() },
         ),
         "Scrutiny",
         env!("CARGO_PKG_VERSION"),
@@ -94,13 +171,13 @@ pub fn api_service(db: DatabaseConnection, metrics: Metrics) -> OpenApiService<A
 
 /// The spec as YAML, built without a database.
 pub fn openapi_yaml() -> String {
-    api_service(DatabaseConnection::default(), Metrics::new(0)).spec_yaml()
+    api_service(&AppState::for_spec()).spec_yaml()
 }
 
 /// Every route, wrapped in the middleware every request passes through.
-pub fn routes(db: DatabaseConnection, settings: &Settings) -> impl Endpoint + 'static {
-    let metrics = Metrics::new(settings.database_max_connections);
-    let api = api_service(db, metrics.clone());
+pub fn routes(state: &AppState, settings: &Settings) -> impl Endpoint + 'static {
+    let metrics = state.metrics.clone();
+    let api = api_service(state);
     let routes_index = RouteIndex::from_spec(&api.spec());
     let app = Route::new()
         .at("/openapi.json", api.spec_endpoint())
@@ -117,24 +194,40 @@ pub fn routes(db: DatabaseConnection, settings: &Settings) -> impl Endpoint + 's
     })
 }
 
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("binding the address: {0}")]
+    Bind(#[from] std::io::Error),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
+
 /// A server bound to its port, not yet serving.
 pub struct Application {
     acceptor: TcpAcceptor,
     address: SocketAddr,
-    db: DatabaseConnection,
+    state: AppState,
     settings: Settings,
 }
 
 impl Application {
-    /// Binds `settings.bind` (port 0 picks a free port).
-    pub async fn build(settings: Settings, db: DatabaseConnection) -> std::io::Result<Self> {
+    /// Loads the keys, then binds `settings.bind` (port 0 picks a free port).
+    pub async fn build(settings: Settings, db: DatabaseConnection) -> Result<Self, StartupError> {
+        let keys = Keys::load(&settings)?;
+        Self::build_with_keys(settings, db, keys).await
+    }
+
+    /// Binds `settings.bind` with keys already loaded.
+    pub async fn build_with_keys(settings: Settings, db: DatabaseConnection, keys: Keys) -> Result<Self, StartupError> {
+        let state = AppState::new(db, &settings, keys);
         let acceptor = TcpListener::bind(settings.bind).into_acceptor().await?;
         let address = acceptor
             .local_addr()
             .first()
             .and_then(|addr| addr.as_socket_addr().copied())
             .ok_or_else(|| std::io::Error::other("listener has no socket address"))?;
-        Ok(Application { acceptor, address, db, settings })
+        Ok(Application { acceptor, address, state, settings })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -143,8 +236,8 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish (up to 10 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let schedule = crate::schedule::spawn(self.db.clone(), &self.settings.imports);
-        let app = routes(self.db, &self.settings);
+        let schedule = crate::schedule::spawn(self.state.db.clone(), &self.settings.imports);
+        let app = routes(&self.state, &self.settings);
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))
             .await;

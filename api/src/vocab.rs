@@ -104,7 +104,7 @@ mirror!(
         /// Reading now, or stopped without finishing (the next run of the same source and
         /// scope resumes it from its checkpoint).
         Running,
-        /// Finished; rejected records, if any, are among its findings.
+        /// Finished; rejected records, if any, are among its rejects.
         Succeeded,
         /// Stopped by a fatal error (see `error`); the next run of the same scope resumes it.
         Failed,

@@ -929,7 +929,10 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DomainError> {
         .filter(import_run::Column::Status.eq(ImportRunStatus::Succeeded))
         .one(db)
         .await?;
+    // Every state body and quasi-public entity has its public council (Law No. 383-V).
+    let seeder = crate::accounts::Actor::System("seed");
     if let Some(run) = finished {
+        crate::accounts::councils::ensure_for_public_organizations(db, &seeder).await?;
         return Ok(SeedReport { loaded: false, expected, inserted: 0, import_run_id: run.id });
     }
     let run = import_run::ActiveModel {
@@ -954,6 +957,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DomainError> {
     }
     .update(db)
     .await?;
+    crate::accounts::councils::ensure_for_public_organizations(db, &seeder).await?;
     Ok(SeedReport { loaded: true, expected, inserted, import_run_id: run.id })
 }
 

@@ -16,4 +16,32 @@ pub enum DomainError {
     /// Stored rows contradict each other (a reference to a missing row, say).
     #[error("stored data is inconsistent: {0}")]
     Inconsistent(String),
+    /// A field of a write is malformed or refers to something that cannot be used; `field`
+    /// names it as the client sent it.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    /// The object does not exist, or the actor may not see it (which is not told apart).
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// The actor may see the object but lacks the role to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The write contradicts the stored state (an email already registered, say).
+    #[error("{0}")]
+    Conflict(String),
+    /// The object changed since the version the caller read.
+    #[error("{0}")]
+    Stale(String),
+    /// An idempotency key came again with another request.
+    #[error("this Idempotency-Key was used with another request")]
+    IdempotencyKeyReused,
+    /// Wrong email or password, or a refresh token that is unknown, expired, used or revoked.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+}
+
+impl DomainError {
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        DomainError::Invalid { field: field.to_owned(), reason: reason.into() }
+    }
 }

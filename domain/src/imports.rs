@@ -1,9 +1,9 @@
-//! Import runs and their findings, as a reader audits them.
+//! Import runs and their rejects, as a reader audits them.
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::DomainError;
-use crate::entities::{ImportRunStatus, import_finding, import_run};
+use crate::entities::{ImportRunStatus, import_reject, import_run};
 
 /// Runs, newest first, optionally of one source and status, after the run `before` (exclusive).
 pub async fn list(
@@ -32,16 +32,16 @@ pub async fn get(db: &DatabaseConnection, id: i64) -> Result<Option<import_run::
     Ok(import_run::Entity::find_by_id(id).one(db).await?)
 }
 
-/// A run's findings in the order they were made, after the finding `after` (exclusive).
-pub async fn findings(
+/// A run's rejects in the order they were made, after the reject `after` (exclusive).
+pub async fn rejects(
     db: &DatabaseConnection,
     run_id: i64,
     after: Option<i64>,
     limit: u64,
-) -> Result<Vec<import_finding::Model>, DomainError> {
-    let mut query = import_finding::Entity::find().filter(import_finding::Column::ImportRunId.eq(run_id));
+) -> Result<Vec<import_reject::Model>, DomainError> {
+    let mut query = import_reject::Entity::find().filter(import_reject::Column::ImportRunId.eq(run_id));
     if let Some(after) = after {
-        query = query.filter(import_finding::Column::Id.gt(after));
+        query = query.filter(import_reject::Column::Id.gt(after));
     }
-    Ok(query.order_by_asc(import_finding::Column::Id).limit(limit).all(db).await?)
+    Ok(query.order_by_asc(import_reject::Column::Id).limit(limit).all(db).await?)
 }

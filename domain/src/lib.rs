@@ -27,6 +27,7 @@ pub mod pagination;
 pub mod provenance;
 pub mod search;
 pub mod stats;
+pub mod writes;
 
 pub use biin::{Biin, BiinError};
 pub use error::DomainError;

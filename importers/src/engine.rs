@@ -37,8 +37,8 @@ pub enum ImportError {
 /// How a run reports itself.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Whether to write the JSON Lines reject report (the findings are in the database and
-    /// at `/v1/imports/{id}/findings` either way).
+    /// Whether to write the JSON Lines reject report (the rejects are in the database and at
+    /// `/v1/imports/{id}/rejects` either way).
     pub write_report: bool,
     /// Where the report goes; default `import-<run id>-rejects.jsonl`.
     pub report: Option<PathBuf>,
@@ -309,14 +309,15 @@ impl Writer {
 struct ReportLine<'a> {
     source: &'a str,
     import_run_id: i64,
-    action: String,
+    /// `rejected` or `repaired`.
+    outcome: String,
     input: String,
     position: Option<i64>,
     record_id: Option<String>,
     reason: String,
 }
 
-/// Writes every finding of the run as JSON Lines; `None` when there is none.
+/// Writes every reject of the run as JSON Lines; `None` when there is none.
 async fn write_report(
     db: &DatabaseConnection,
     run_id: i64,
@@ -329,7 +330,7 @@ async fn write_report(
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             format!(
-                "SELECT action, input, position, record_id, reason FROM import_findings \
+                "SELECT outcome, input, position, record_id, reason FROM import_rejects \
                  WHERE import_run_id = {placeholder} ORDER BY id"
             ),
             [run_id.into()],
@@ -347,7 +348,7 @@ async fn write_report(
         let line = ReportLine {
             source,
             import_run_id: run_id,
-            action: row.try_get("", "action").map_err(DomainError::from)?,
+            outcome: row.try_get("", "outcome").map_err(DomainError::from)?,
             input: row.try_get("", "input").map_err(DomainError::from)?,
             position: row.try_get("", "position").map_err(DomainError::from)?,
             record_id: row.try_get("", "record_id").map_err(DomainError::from)?,

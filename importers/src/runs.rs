@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use domain::ingest::{Finding, Location, Parsed};
+use domain::ingest::{Location, Parsed, Reject};
 
 use crate::engine::{ImportError, RunOptions, Sink, Summary};
 use crate::http::{HttpOptions, Upstream, redact_url};
@@ -313,14 +313,14 @@ async fn goszakup_journal(
                                 sink.push(parsed);
                             }
                         }
-                        Err(error) => sink.push(Parsed::Rejected(Finding::new(
+                        Err(error) => sink.push(Parsed::Rejected(Reject::new(
                             Location::new(redact_url(&item_url), None),
                             Some(id),
                             format!("the object is not JSON: {error}"),
                         ))),
                     }
                 }
-                Err(finding) => sink.push(Parsed::Rejected(finding)),
+                Err(reject) => sink.push(Parsed::Rejected(reject)),
             }
         }
         next = page.next_page.as_deref().map(|path| join(base, path));

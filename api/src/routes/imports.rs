@@ -7,7 +7,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use sea_orm::DatabaseConnection;
 
-use domain::entities::{import_finding, import_run};
+use domain::entities::{import_reject, import_run};
 use domain::imports;
 use domain::pagination::{Cursor, Limit};
 
@@ -35,10 +35,10 @@ pub struct ImportCounts {
     pub unchanged: i64,
     /// Records the upstream deleted, removed here too.
     pub deleted: i64,
-    /// Records not stored; each has a finding saying why.
+    /// Records not stored; each has a reject saying why.
     pub rejected: i64,
     /// Repairs of known upstream deviations in stored records (an object where an array
-    /// belongs, say); each has a finding.
+    /// belongs, say); each has a reject with the outcome `repaired`.
     pub repaired: i64,
 }
 
@@ -66,15 +66,15 @@ pub struct ImportRun {
     /// Why the run failed, for a failed run.
     #[oai(skip_serializing_if_is_none)]
     pub error: Option<String>,
-    /// The run's findings: `/v1/imports/{id}/findings`.
-    pub findings_href: String,
+    /// The run's rejects: `/v1/imports/{id}/rejects`.
+    pub rejects_href: String,
 }
 
 impl From<import_run::Model> for ImportRun {
     fn from(run: import_run::Model) -> Self {
         ImportRun {
             id: run.id,
-            findings_href: format!("/v1/imports/{}/findings", run.id),
+            rejects_href: format!("/v1/imports/{}/rejects", run.id),
             source: run.source,
             scope: run.scope,
             status: run.status.into(),
@@ -105,13 +105,14 @@ pub struct ImportRunPage {
     pub links: Links,
 }
 
-/// A record a run rejected, or stored after a repair.
+/// A reject of an import run: a record it rejected, or stored after a repair.
 #[derive(Debug, Clone, Object)]
-pub struct ImportFinding {
-    /// The finding's id, increasing in the order the run made them.
+pub struct ImportReject {
+    /// The reject's id, increasing in the order the run made them.
     pub id: i64,
-    /// `rejected` or `repaired`.
-    pub action: String,
+    /// What became of the record: `rejected` (not stored) or `repaired` (stored after a repair
+    /// of a known upstream deviation).
+    pub outcome: String,
     /// The file path or URL the record was read from (secrets in query strings hidden).
     pub input: String,
     /// The line (CSV, JSON Lines) or item position within the input.
@@ -124,24 +125,24 @@ pub struct ImportFinding {
     pub reason: String,
 }
 
-impl From<import_finding::Model> for ImportFinding {
-    fn from(finding: import_finding::Model) -> Self {
-        ImportFinding {
-            id: finding.id,
-            action: finding.action,
-            input: finding.input,
-            position: finding.position,
-            record_id: finding.record_id,
-            reason: finding.reason,
+impl From<import_reject::Model> for ImportReject {
+    fn from(reject: import_reject::Model) -> Self {
+        ImportReject {
+            id: reject.id,
+            outcome: reject.outcome,
+            input: reject.input,
+            position: reject.position,
+            record_id: reject.record_id,
+            reason: reject.reason,
         }
     }
 }
 
-/// A page of a run's findings.
+/// A page of a run's rejects.
 #[derive(Debug, Object)]
-pub struct ImportFindingPage {
-    /// The findings on this page, in the order the run made them.
-    pub items: Vec<ImportFinding>,
+pub struct ImportRejectPage {
+    /// The rejects on this page, in the order the run made them.
+    pub items: Vec<ImportReject>,
     pub links: Links,
 }
 
@@ -160,14 +161,14 @@ pub enum ImportRunResponse {
 }
 
 #[derive(ApiResponse)]
-pub enum ImportFindingListResponse {
-    /// A page of the run's findings, in the order they were made.
+pub enum ImportRejectListResponse {
+    /// A page of the run's rejects, in the order they were made.
     #[oai(status = 200)]
-    Ok(Json<ImportFindingPage>),
+    Ok(Json<ImportRejectPage>),
 }
 
 const RUNS_CURSOR: &str = "imports";
-const FINDINGS_CURSOR: &str = "findings";
+const REJECTS_CURSOR: &str = "rejects";
 
 fn cursor(token: Option<String>, kind: &str) -> ApiResult<Option<i64>> {
     token
@@ -228,32 +229,32 @@ impl ImportsApi {
         Ok(ImportRunResponse::Ok(Json(run.into())))
     }
 
-    /// List an import run's findings
+    /// List an import run's rejects
     ///
     /// The records the run rejected, each with its input (file or URL), position, upstream id
-    /// and the reason, and the records it stored after repairing a known upstream deviation.
-    /// The same lines are in the reject report `scrutiny import` writes.
-    #[oai(path = "/v1/imports/:id/findings", method = "get", operation_id = "listImportFindings")]
-    async fn findings(
+    /// and the reason, and the records it stored after repairing a known upstream deviation;
+    /// `outcome` tells which. The same lines are in the reject report `scrutiny import` writes.
+    #[oai(path = "/v1/imports/:id/rejects", method = "get", operation_id = "listImportRejects")]
+    async fn rejects(
         &self,
         req: &Request,
         /// The run's id.
         id: Path<i64>,
-        /// Findings per page, 1 to 100 (default 20).
+        /// Rejects per page, 1 to 100 (default 20).
         limit: Query<Option<u64>>,
         /// The `links.next` cursor of the previous page.
         cursor: Query<Option<String>>,
-    ) -> ApiResult<ImportFindingListResponse> {
+    ) -> ApiResult<ImportRejectListResponse> {
         let limit = self::limit(limit.0)?;
-        let after = self::cursor(cursor.0, FINDINGS_CURSOR)?;
+        let after = self::cursor(cursor.0, REJECTS_CURSOR)?;
         imports::get(&self.db, id.0).await?.ok_or_else(|| ApiError::not_found(&format!("import run {}", id.0)))?;
-        let findings = imports::findings(&self.db, id.0, after, limit.get()).await?;
-        let next = (findings.len() as u64 == limit.get())
-            .then(|| findings.last())
+        let rejects = imports::rejects(&self.db, id.0, after, limit.get()).await?;
+        let next = (rejects.len() as u64 == limit.get())
+            .then(|| rejects.last())
             .flatten()
-            .map(|last| next_link(req, limit.get(), &Cursor::after_id(FINDINGS_CURSOR, last.id)));
-        Ok(ImportFindingListResponse::Ok(Json(ImportFindingPage {
-            items: findings.into_iter().map(ImportFinding::from).collect(),
+            .map(|last| next_link(req, limit.get(), &Cursor::after_id(REJECTS_CURSOR, last.id)));
+        Ok(ImportRejectListResponse::Ok(Json(ImportRejectPage {
+            items: rejects.into_iter().map(ImportReject::from).collect(),
             links: Links { next },
         })))
     }

@@ -2,9 +2,13 @@
 
 use poem_openapi::Tags;
 
+pub mod accounts;
+pub mod audit;
+pub mod auth;
 pub mod bulk;
 pub mod changes;
 pub mod contracts;
+pub mod councils;
 pub mod decisions;
 pub mod imports;
 pub mod lots;
@@ -45,4 +49,13 @@ pub enum ApiTags {
     Changes,
     /// Import runs: what each importer read, stored and rejected, and why.
     Imports,
+    /// Access tokens: log in, refresh, log out; the keys that verify them.
+    Auth,
+    /// Accounts and their roles: register, the caller's own account, and admins' changes.
+    Accounts,
+    /// Public councils at state bodies and quasi-public entities, and their members.
+    Councils,
+    /// The audit log of every write: hash-chained, a Merkle tree with signed heads and
+    /// proofs (RFC 9162), verifiable without trusting the portal.
+    Audit,
 }

@@ -72,6 +72,10 @@ pub struct OrganizationDetail {
     pub as_buyer: Totals,
     /// What it sold: contracts it signed as supplier, payments it received.
     pub as_supplier: Totals,
+    /// The public council at this state body or quasi-public entity: `/v1/councils/{id}`.
+    /// Absent for suppliers, and for bodies whose council is not registered yet.
+    #[oai(skip_serializing_if_is_none)]
+    pub council: Option<crate::routes::councils::Council>,
 }
 
 /// A page of organizations.
@@ -241,10 +245,13 @@ impl OrganizationsApi {
             .await?
             .ok_or_else(|| ApiError::not_found(&format!("organization {}", id.0)))?;
         let totals = organizations::totals(&self.db, model.id).await?;
+        let council = domain::accounts::councils::of_organization(&self.db, model.id).await?;
+        let language = preferred_language(req);
         Ok(OrganizationResponse::Ok(Json(OrganizationDetail {
-            organization: Organization::new(model, preferred_language(req)),
+            organization: Organization::new(model, language),
             as_buyer: totals.as_buyer.into(),
             as_supplier: totals.as_supplier.into(),
+            council: council.map(|view| crate::routes::councils::Council::new(view, language)),
         })))
     }
 }

@@ -97,6 +97,20 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// Kept so the database lives as long as the app; dropping it removes the database.
     _database: TestDatabase,
+    /// Where the keys of a PostgreSQL run live.
+    _keys: tempfile::TempDir,
+}
+
+/// The password of every account the tests create.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// An account the tests created, logged in.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    /// A valid access token.
+    pub token: String,
 }
 
 static TRACING: Once = Once::new();
@@ -122,11 +136,19 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         }
     });
     let database = TestDatabase::create().await;
+    let keys = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings {
         database_url: api::config::DatabaseUrl(database.url.clone()),
         bind: "127.0.0.1:0".parse().unwrap(),
         ..Settings::default()
     };
+    // A SQLite file gets keys generated beside it; PostgreSQL needs them configured.
+    if matches!(Engine::from_env(), Engine::Postgres { .. }) {
+        let audit_key = keys.path().join("audit.pem");
+        api::auth::keys::generate_key_file(&audit_key).expect("writes a key");
+        settings.audit_signing_key = Some(audit_key);
+        settings.jwt_secret = Some(api::config::Secret(uuid::Uuid::new_v4().simple().to_string().repeat(2)));
+    }
     adjust(&mut settings);
     let db = db::connect(&database.url, &PoolOptions { max_connections: 5, ..Default::default() })
         .await
@@ -135,7 +157,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let application = Application::build(settings, db.clone()).await.expect("binds port 0");
     let address = format!("http://{}", application.address());
     tokio::spawn(application.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), db, _database: database }
+    TestApp { address, client: reqwest::Client::new(), db, _database: database, _keys: keys }
 }
 
 impl TestApp {
@@ -146,6 +168,56 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(format!("{}{path}", self.address)).send().await.expect("request sent")
+    }
+
+    /// Creates an account with these roles through the domain (as the operator would with
+    /// `scrutiny users create`) and logs it in through the API. `council` and `organization`
+    /// go with `council_member` and `body_officer`.
+    pub async fn user(&self, roles: &[&str], council: Option<i64>, organization: Option<i64>) -> User {
+        use domain::accounts::{self, Actor, Email, Grant, Password, PasswordHasher, Registration};
+        let email = format!("user-{}@example.kz", uuid::Uuid::new_v4().simple());
+        let registration = Registration {
+            email: Email::new(&email).unwrap(),
+            password: Password::new(PASSWORD).unwrap(),
+            display_name: format!("Tester {}", &email[5..11]),
+        };
+        let grants = roles
+            .iter()
+            .map(|role| Grant {
+                role: Some(role.parse().unwrap()),
+                council_id: council,
+                organization_id: organization,
+                ngo_name: Some("Адал сатып алу".to_owned()),
+                position: None,
+            })
+            .collect();
+        let view = accounts::create(&self.db, &PasswordHasher::new(2), &Actor::System("test"), registration, grants)
+            .await
+            .expect("account created");
+        let token = self.login(&email, PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+        User { id: view.id, email, token }
+    }
+
+    /// `POST /v1/auth/token`; panics unless it succeeds.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/v1/auth/token", self.address))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "login of {email}");
+        response.json().await.unwrap()
+    }
+
+    /// A request with a bearer token, when one is given.
+    pub fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, format!("{}{path}", self.address));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
     }
 
     pub async fn get_json(&self, path: &str) -> Value {

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_scrutiny");
 
@@ -69,6 +69,8 @@ async fn treasury_csv_imports_with_every_bad_row_reported_and_a_rerun_changes_no
     assert!(reasons[3].2.contains("paid_at") && reasons[3].2.contains("31.02.2020"), "{}", reasons[3].2);
     for reject in &rejects {
         assert_eq!(reject["source"], "treasury");
+        assert_eq!(reject["outcome"], "rejected", "{reject}");
+        assert!(reject.get("action").is_none(), "{reject}");
         assert!(reject["input"].as_str().unwrap().ends_with("treasury-payments.csv"));
     }
 
@@ -95,9 +97,19 @@ async fn treasury_csv_imports_with_every_bad_row_reported_and_a_rerun_changes_no
     assert_eq!(run["counts"]["read"], 7);
     assert_eq!(run["counts"]["inserted"], 3);
     assert_eq!(run["counts"]["rejected"], 4);
-    let findings = app.get_json(run["findings_href"].as_str().unwrap()).await;
-    assert_eq!(findings["items"].as_array().unwrap().len(), 4);
-    assert_eq!(findings["items"][0]["record_id"], "ПП-2020-0003");
+    let rejects_href = format!("/v1/imports/{}/rejects", run["id"]);
+    assert_eq!(run["rejects_href"], rejects_href.as_str());
+    assert!(run.get("findings_href").is_none(), "{run}");
+    let rejects = app.get_json(&rejects_href).await;
+    let items = rejects["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    assert_eq!(items[0]["record_id"], "ПП-2020-0003");
+    for reject in items {
+        assert_eq!(reject["outcome"], "rejected", "{reject}");
+        assert!(reject.get("action").is_none(), "{reject}");
+    }
+    // The path before rejects were called rejects is gone.
+    assert_problem(app.get(&format!("/v1/imports/{}/findings", run["id"])).await, 404).await;
     assert_eq!(first_payment["provenance"]["import_run_id"], run["id"]);
 
     // Again: nothing new, nothing duplicated.

@@ -1,15 +1,19 @@
 //! The API's integration tests: one binary, each test against its own server on a free port
 //! and its own fresh database. SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set.
 
+mod accounts;
+mod audit;
 mod bulk;
 mod changes;
 mod cli;
+mod concurrency;
 mod errors;
 mod goszakup;
 mod helpers;
 mod http_caching;
 mod imports;
 mod lists;
+mod matrix;
 mod migrations;
 mod observability;
 mod ocds;
@@ -19,7 +23,11 @@ mod operations;
 mod organizations;
 mod rate_limit;
 mod registers;
+#[path = "../../../domain/tests/rfc9162.rs"]
+mod rfc9162;
 mod search;
+mod secrets;
 mod seed;
 mod stats;
+mod tokens;
 mod upstream;

@@ -33,7 +33,7 @@ async fn every_real_sample_imports_with_the_counted_records_and_a_rerun_adds_not
     assert_eq!(files.len(), 31);
     let run = || {
         let output = Command::new(BINARY)
-            .args(["import", "--report", "findings.jsonl", "ocds"])
+            .args(["import", "--report", "rejects.jsonl", "ocds"])
             .args(&files)
             .env("DATABASE_URL", app.database_url())
             .current_dir(dir.path())
@@ -54,8 +54,12 @@ async fn every_real_sample_imports_with_the_counted_records_and_a_rerun_adds_not
     let counts = &runs["items"][0]["counts"];
     assert_eq!(counts["rejected"], 0);
     assert!(counts["repaired"].as_i64().unwrap() > 0, "the samples' deviations are reported: {counts}");
-    let findings = std::fs::read_to_string(dir.path().join("findings.jsonl")).unwrap();
-    assert!(findings.contains("suppliers is an object"), "Paraguay's supplier objects are reported");
+    let rejects = std::fs::read_to_string(dir.path().join("rejects.jsonl")).unwrap();
+    assert!(rejects.contains("suppliers is an object"), "Paraguay's supplier objects are reported");
+    for line in rejects.lines() {
+        let reject: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(reject["outcome"], "repaired", "nothing is rejected, so every line is a repair: {line}");
+    }
 
     // A Mexico City contract as published: its buyer and amount in pesos, exact.
     let mexico = app.get_json("/v1/contracts?limit=100").await;

@@ -107,6 +107,10 @@ async fn detail_matches_the_list_and_shows_the_parent() {
     let mut detail = app.get_json(&format!("/v1/organizations/{}", kmg["id"])).await;
     let totals = detail.as_object_mut().unwrap();
     assert!(totals.remove("as_buyer").is_some() && totals.remove("as_supplier").is_some());
+    assert_eq!(
+        totals.remove("council").expect("a quasi-public entity has a council")["host_organization_id"],
+        kmg["id"]
+    );
     assert_eq!(&detail, kmg);
     assert_eq!(detail["kind"], "quasi_public");
     assert_eq!(detail["parent_id"], samruk["id"]);

@@ -116,10 +116,13 @@ async fn egov_registers_page_through_and_enrich_organizations_without_showing_th
     );
     let runs = app.get_json("/v1/imports?source=egov").await;
     assert_eq!(runs["total"], 2);
-    let findings = app.get_json(runs["items"][0]["findings_href"].as_str().unwrap()).await;
-    for finding in findings["items"].as_array().unwrap() {
-        assert!(!finding["input"].as_str().unwrap().contains(key), "{finding}");
-        assert!(finding["input"].as_str().unwrap().contains("apiKey=***"), "{finding}");
+    let rejects = app.get_json(runs["items"][0]["rejects_href"].as_str().unwrap()).await;
+    let items = rejects["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "the four repairs: {rejects}");
+    for reject in items {
+        assert_eq!(reject["outcome"], "repaired", "{reject}");
+        assert!(!reject["input"].as_str().unwrap().contains(key), "{reject}");
+        assert!(reject["input"].as_str().unwrap().contains("apiKey=***"), "{reject}");
     }
     assert!(!runs.to_string().contains(key));
 }

@@ -12,7 +12,7 @@ pub mod contract_amendment;
 pub mod decision;
 pub mod delivery_act;
 pub mod enums;
-pub mod import_finding;
+pub mod import_reject;
 pub mod import_run;
 pub mod lot;
 pub mod organization;

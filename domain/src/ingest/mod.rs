@@ -6,4 +6,4 @@ pub mod record;
 pub use record::*;
 pub mod store;
 
-pub use store::{Batch, Counts, FindingAction, PreparedBatch, RunStart, Store};
+pub use store::{Batch, Counts, PreparedBatch, RejectOutcome, RunStart, Store};

@@ -322,19 +322,19 @@ impl Location {
     }
 }
 
-/// A finding about one input record: it was rejected, or stored after a repair the importer
-/// made to a known upstream deviation (an object where an array belongs, say).
+/// A reject: one input record that was rejected, or stored after a repair the importer made
+/// to a known upstream deviation (an object where an array belongs, say).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
+pub struct Reject {
     pub location: Location,
     /// The record's upstream id when it could be read.
     pub record_id: Option<String>,
     pub reason: String,
 }
 
-impl Finding {
+impl Reject {
     pub fn new(location: Location, record_id: Option<String>, reason: impl Into<String>) -> Self {
-        Finding { location, record_id, reason: reason.into() }
+        Reject { location, record_id, reason: reason.into() }
     }
 }
 
@@ -342,7 +342,7 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
     /// Records to store (an OCDS release yields several), with the repairs made on the way.
-    Records { location: Location, records: Vec<Record>, repairs: Vec<Finding> },
+    Records { location: Location, records: Vec<Record>, repairs: Vec<Reject> },
     /// The input record is rejected as a whole.
-    Rejected(Finding),
+    Rejected(Reject),
 }

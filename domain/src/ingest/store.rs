@@ -1,5 +1,5 @@
 //! The store every importer writes through: one writer per run, batches of parsed records
-//! written in one transaction together with the run's counts, findings and checkpoint.
+//! written in one transaction together with the run's counts, rejects and checkpoint.
 //!
 //! - **Idempotent.** Rows are keyed by `(source, upstream_id)` and carry the SHA-256 of the
 //!   record, and are written by multi-row `INSERT … ON CONFLICT … DO UPDATE … WHERE
@@ -14,7 +14,7 @@
 //!   same source and scope continues the unfinished run from the last committed checkpoint, and
 //!   any record re-read from before it is counted unchanged, never stored twice.
 //! - **Nothing lost.** `read = inserted + updated + unchanged + deleted + rejected`, and every
-//!   rejected or repaired record leaves a finding naming its input, position, id and reason.
+//!   rejected or repaired record leaves a reject naming its input, position, id and reason.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -74,18 +74,18 @@ impl Batch {
     /// hashes them. The import engine calls it in the source's task, so that this work runs
     /// while the writer task and the database work on the batch before.
     pub fn prepare(self) -> PreparedBatch {
-        let mut findings = Vec::new();
+        let mut rejects = Vec::new();
         let mut read = 0;
         let mut generations: Vec<Vec<Item>> = Vec::new();
         let mut seen: HashMap<(Table, String), usize> = HashMap::new();
         for parsed in self.parsed {
             match parsed {
-                Parsed::Rejected(finding) => {
+                Parsed::Rejected(reject) => {
                     read += 1;
-                    findings.push((FindingAction::Rejected, finding));
+                    rejects.push((RejectOutcome::Rejected, reject));
                 }
                 Parsed::Records { location, records, repairs } => {
-                    findings.extend(repairs.into_iter().map(|f| (FindingAction::Repaired, f)));
+                    rejects.extend(repairs.into_iter().map(|r| (RejectOutcome::Repaired, r)));
                     for record in records {
                         read += 1;
                         // A key seen earlier in the batch goes to a later generation, so that
@@ -102,7 +102,7 @@ impl Batch {
                 }
             }
         }
-        PreparedBatch { fetched_at: self.fetched_at, checkpoint: self.checkpoint, read, findings, generations }
+        PreparedBatch { fetched_at: self.fetched_at, checkpoint: self.checkpoint, read, rejects, generations }
     }
 }
 
@@ -112,7 +112,7 @@ pub struct PreparedBatch {
     checkpoint: Option<String>,
     read: i64,
     /// Rejected input records and repairs, in input order.
-    findings: Vec<(FindingAction, Finding)>,
+    rejects: Vec<(RejectOutcome, Reject)>,
     generations: Vec<Vec<Item>>,
 }
 
@@ -137,19 +137,21 @@ pub struct RunStart {
     pub previous_cursor: Option<String>,
 }
 
-/// A finding kept with its run.
+/// What became of a reject's record, stored as its `outcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FindingAction {
+pub enum RejectOutcome {
+    /// Not stored.
     Rejected,
+    /// Stored after a repair of a known upstream deviation.
     Repaired,
 }
 
-impl FindingAction {
+impl RejectOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            FindingAction::Rejected => "rejected",
-            FindingAction::Repaired => "repaired",
+            RejectOutcome::Rejected => "rejected",
+            RejectOutcome::Repaired => "repaired",
         }
     }
 }
@@ -278,7 +280,7 @@ impl Store {
         self.counts
     }
 
-    /// Writes one batch, its findings, the run's counts and the checkpoint in one transaction.
+    /// Writes one batch, its rejects, the run's counts and the checkpoint in one transaction.
     pub async fn write(&mut self, batch: PreparedBatch) -> Result<Counts, DomainError> {
         let txn = self.db.begin().await?;
         let sqlite = self.db.get_database_backend() == DbBackend::Sqlite;
@@ -302,23 +304,23 @@ impl Store {
             committed: &self.organizations,
             organizations: HashMap::new(),
             counts: Counts::default(),
-            findings: Vec::new(),
+            rejects: Vec::new(),
             tables_written: Default::default(),
         };
         writer.counts.read = batch.read;
-        for (action, finding) in batch.findings {
-            match action {
-                FindingAction::Rejected => writer.reject(finding),
-                FindingAction::Repaired => {
+        for (outcome, reject) in batch.rejects {
+            match outcome {
+                RejectOutcome::Rejected => writer.reject(reject),
+                RejectOutcome::Repaired => {
                     writer.counts.repaired += 1;
-                    writer.findings.push((action, finding));
+                    writer.rejects.push((outcome, reject));
                 }
             }
         }
         for generation in batch.generations {
             writer.write_generation(generation).await?;
         }
-        writer.write_findings().await?;
+        writer.write_rejects().await?;
         let delta = writer.counts;
         let new_organizations = std::mem::take(&mut writer.organizations);
         let backend = writer.backend;
@@ -433,7 +435,7 @@ struct BatchWriter<'a> {
     /// Organizations resolved or created in this (uncommitted) batch.
     organizations: HashMap<OrgKey, i64>,
     counts: Counts,
-    findings: Vec<(FindingAction, Finding)>,
+    rejects: Vec<(RejectOutcome, Reject)>,
     tables_written: std::collections::BTreeSet<Table>,
 }
 
@@ -450,13 +452,13 @@ impl References {
 }
 
 impl BatchWriter<'_> {
-    fn reject(&mut self, finding: Finding) {
+    fn reject(&mut self, reject: Reject) {
         self.counts.rejected += 1;
-        self.findings.push((FindingAction::Rejected, finding));
+        self.rejects.push((RejectOutcome::Rejected, reject));
     }
 
     fn reject_record(&mut self, location: &Location, record: &Record, reason: impl Into<String>) {
-        self.reject(Finding::new(location.clone(), Some(record.upstream_id().to_owned()), reason));
+        self.reject(Reject::new(location.clone(), Some(record.upstream_id().to_owned()), reason));
     }
 
     async fn write_generation(&mut self, items: Vec<Item>) -> Result<(), DomainError> {
@@ -884,26 +886,26 @@ impl BatchWriter<'_> {
         Ok(())
     }
 
-    async fn write_findings(&mut self) -> Result<(), DomainError> {
-        let mut findings = std::mem::take(&mut self.findings);
+    async fn write_rejects(&mut self) -> Result<(), DomainError> {
+        let mut rejects = std::mem::take(&mut self.rejects);
         // In input order, whichever stage (parsing or storing) found them.
-        findings.sort_by(|(_, a), (_, b)| {
+        rejects.sort_by(|(_, a), (_, b)| {
             (&a.location.input, a.location.position).cmp(&(&b.location.input, b.location.position))
         });
-        for chunk in findings.chunks(MAX_PARAMETERS / 6) {
+        for chunk in rejects.chunks(MAX_PARAMETERS / 6) {
             let mut values = Vec::with_capacity(chunk.len() * 6);
-            for (action, finding) in chunk {
+            for (outcome, reject) in chunk {
                 values.extend([
                     self.run_id.into(),
-                    action.as_str().into(),
-                    finding.location.input.clone().into(),
-                    finding.location.position.map(|p| p as i64).into(),
-                    finding.record_id.clone().into(),
-                    finding.reason.clone().into(),
+                    outcome.as_str().into(),
+                    reject.location.input.clone().into(),
+                    reject.location.position.map(|p| p as i64).into(),
+                    reject.record_id.clone().into(),
+                    reject.reason.clone().into(),
                 ]);
             }
             let sql = format!(
-                "INSERT INTO import_findings (import_run_id, action, input, position, record_id, reason) VALUES {}",
+                "INSERT INTO import_rejects (import_run_id, outcome, input, position, record_id, reason) VALUES {}",
                 vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
             );
             self.execute(&sql, values).await?;

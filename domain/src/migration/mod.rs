@@ -9,6 +9,8 @@ mod m0002_search;
 mod m0003_changes;
 mod m0004_list_indexes;
 mod m0005_import_runs;
+mod m0006_accounts_audit;
+mod m0007_import_rejects;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_changes::Migration),
             Box::new(m0004_list_indexes::Migration),
             Box::new(m0005_import_runs::Migration),
+            Box::new(m0006_accounts_audit::Migration),
+            Box::new(m0007_import_rejects::Migration),
         ]
     }
 }

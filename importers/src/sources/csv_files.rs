@@ -516,7 +516,7 @@ async fn import_file(
             Err(error) => {
                 // A malformed row (an unterminated quote, bad UTF-8 in a quoted field): reject
                 // it and go on from the next line.
-                sink.push(Parsed::Rejected(Finding::new(Location::new(&input, Some(line)), None, error.to_string())));
+                sink.push(Parsed::Rejected(Reject::new(Location::new(&input, Some(line)), None, error.to_string())));
                 true
             }
         };
@@ -534,7 +534,7 @@ async fn import_file(
         };
         sink.push(match map_row(&row) {
             Ok(record) => Parsed::Records { location, records: vec![record], repairs: vec![] },
-            Err(reason) => Parsed::Rejected(Finding::new(location, row.get("id"), reason)),
+            Err(reason) => Parsed::Rejected(Reject::new(location, row.get("id"), reason)),
         });
         if sink.full() {
             let position = reader.position().clone();

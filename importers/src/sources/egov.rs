@@ -32,7 +32,7 @@
 use serde_json::Value;
 
 use domain::entities::OrganizationKind;
-use domain::ingest::{Finding, Location, OrganizationRecord, Parsed, Record};
+use domain::ingest::{Location, OrganizationRecord, Parsed, Record, Reject};
 use domain::{Biin, KatoCode, LocalizedName};
 
 use crate::parse;
@@ -80,7 +80,7 @@ pub fn dataset_kind(dataset: &str) -> OrganizationKind {
 /// Maps one row of a register to an organization (see the module notes).
 pub fn map_row(dataset: &str, location: Location, row: &Value) -> Parsed {
     let Some(object) = row.as_object() else {
-        return Parsed::Rejected(Finding::new(location, None, format!("the row is {}, not an object", kind_of(row))));
+        return Parsed::Rejected(Reject::new(location, None, format!("the row is {}, not an object", kind_of(row))));
     };
     let field = |names: &[&str]| names.iter().find_map(|name| parse::text(object.get(*name)));
     let mut repairs = Vec::new();
@@ -98,9 +98,9 @@ pub fn map_row(dataset: &str, location: Location, row: &Value) -> Parsed {
     };
     let upstream_id = field(&["govAgency"]).or_else(|| bin.as_ref().map(Biin::to_string)).or_else(|| field(&["id"]));
     let record_id = upstream_id.clone();
-    let finding = |reason: String| Finding::new(location.clone(), record_id.clone(), reason);
+    let reject = |reason: String| Reject::new(location.clone(), record_id.clone(), reason);
     let Some(upstream_id) = upstream_id else {
-        return Parsed::Rejected(finding("the row has no `govAgency`, valid `bin` or `id` to identify it".into()));
+        return Parsed::Rejected(reject("the row has no `govAgency`, valid `bin` or `id` to identify it".into()));
     };
 
     let ru = field(&["nameRu", "name_ru"]);
@@ -117,7 +117,7 @@ pub fn map_row(dataset: &str, location: Location, row: &Value) -> Parsed {
     }
     let name = LocalizedName::from_parts(ru.as_deref(), kk.as_deref(), en.as_deref());
     if name == LocalizedName::default() {
-        return Parsed::Rejected(finding("the row has no name in any language".into()));
+        return Parsed::Rejected(reject("the row has no name in any language".into()));
     }
     let region_kato = field(&["kato", "katoCode", "kato_code"]).and_then(|code| code.parse::<KatoCode>().ok());
 
@@ -129,7 +129,7 @@ pub fn map_row(dataset: &str, location: Location, row: &Value) -> Parsed {
             kind: dataset_kind(dataset),
             region_kato,
         })],
-        repairs: repairs.into_iter().map(&finding).collect(),
+        repairs: repairs.into_iter().map(&reject).collect(),
         location: location.clone(),
     }
 }
@@ -172,7 +172,7 @@ mod tests {
             .collect()
     }
 
-    fn organizations(parsed: &[Parsed]) -> Vec<(OrganizationRecord, Vec<Finding>)> {
+    fn organizations(parsed: &[Parsed]) -> Vec<(OrganizationRecord, Vec<Reject>)> {
         parsed
             .iter()
             .map(|p| match p {
@@ -180,7 +180,7 @@ mod tests {
                     [Record::Organization(organization)] => (organization.clone(), repairs.clone()),
                     other => panic!("{other:?}"),
                 },
-                Parsed::Rejected(finding) => panic!("rejected: {finding:?}"),
+                Parsed::Rejected(reject) => panic!("rejected: {reject:?}"),
             })
             .collect()
     }

@@ -38,7 +38,7 @@
 //! whose meaning a public source or the real pages show, each with its evidence. A code found
 //! in neither is not a reason to reject: the record is stored with a default (method `other`,
 //! tender status `published`, and for a contract the status its own fields show: see
-//! `derived_contract_status`) and a repair finding that names the code.
+//! `derived_contract_status`) and a repair that names the code.
 //!
 //! # Rejects
 //!
@@ -58,8 +58,8 @@ use serde_json::{Map, Value};
 
 use domain::entities::{ContractStatus, OrganizationKind, ProcurementMethod, TenderStatus};
 use domain::ingest::{
-    Amount, ContractRecord, DeliveryActRecord, Finding, Location, LotRecord, OrgRef, OrganizationRecord, Parsed,
-    PaymentRecord, PlanItemRecord, Record, Table, TenderRecord,
+    Amount, ContractRecord, DeliveryActRecord, Location, LotRecord, OrgRef, OrganizationRecord, Parsed, PaymentRecord,
+    PlanItemRecord, Record, Reject, Table, TenderRecord,
 };
 use domain::money::parse_currency;
 use domain::{Biin, LocalizedName};
@@ -399,7 +399,7 @@ pub fn map_page(collection: Collection, page_url: &str, items: &[Value], refs: &
             let position = index + 1;
             let location = Location::new(page_url, Some(position as u64));
             let Some(object) = value.as_object() else {
-                return Parsed::Rejected(Finding::new(
+                return Parsed::Rejected(Reject::new(
                     location,
                     None,
                     format!("the item is {}, not an object", parse::kind_of(value)),
@@ -408,7 +408,7 @@ pub fn map_page(collection: Collection, page_url: &str, items: &[Value], refs: &
             let id = item_id(collection, object);
             if let Some(id) = &id {
                 if let Some(first) = seen.get(id) {
-                    return Parsed::Rejected(Finding::new(
+                    return Parsed::Rejected(Reject::new(
                         location,
                         Some(id.clone()),
                         format!("duplicate id {id} within the page (first at item {first})"),
@@ -419,7 +419,7 @@ pub fn map_page(collection: Collection, page_url: &str, items: &[Value], refs: &
             let mut item = Item { object, location, id, repairs: Vec::new() };
             match map_item(collection, &mut item, refs) {
                 Ok(records) => Parsed::Records { location: item.location, records, repairs: item.repairs },
-                Err(reason) => Parsed::Rejected(Finding::new(item.location, item.id, reason)),
+                Err(reason) => Parsed::Rejected(Reject::new(item.location, item.id, reason)),
             }
         })
         .collect()
@@ -446,24 +446,24 @@ pub enum JournalEntry {
 /// `service_name` is matched loosely, since the public sources name the collections but do
 /// not show the journal's own spelling: case, `-`, `_` and spaces are ignored, so `contract`,
 /// `trd_buy`, `TrdBuy`, `trd-buy`, `lots`/`lot`, `plans`/`pln_point`, `subject`, `rnu`,
-/// `treasury_pay`, `acts`/`contract_act` are all understood; anything else is a finding.
+/// `treasury_pay`, `acts`/`contract_act` are all understood; anything else is a reject.
 /// Deleting a reference book entry or an `rnu` entry (a supplier taken off the register) has
-/// no record to delete, so it is a finding too.
-pub fn map_journal(page_url: &str, items: &[Value]) -> Vec<Result<JournalEntry, Finding>> {
+/// no record to delete, so it is a reject too.
+pub fn map_journal(page_url: &str, items: &[Value]) -> Vec<Result<JournalEntry, Reject>> {
     items
         .iter()
         .enumerate()
         .map(|(index, value)| {
             let location = Location::new(page_url, Some(index as u64 + 1));
             let Some(object) = value.as_object() else {
-                return Err(Finding::new(
+                return Err(Reject::new(
                     location,
                     None,
                     format!("the item is {}, not an object", parse::kind_of(value)),
                 ));
             };
             let id = parse::text(object.get("object_id"));
-            let fail = |reason: String| Err(Finding::new(location.clone(), id.clone(), reason));
+            let fail = |reason: String| Err(Reject::new(location.clone(), id.clone(), reason));
             let Some(object_id) = id.clone() else {
                 return fail("the journal item has no `object_id`".into());
             };
@@ -516,7 +516,7 @@ struct Item<'a> {
     object: &'a Map<String, Value>,
     location: Location,
     id: Option<String>,
-    repairs: Vec<Finding>,
+    repairs: Vec<Reject>,
 }
 
 impl Item<'_> {
@@ -597,7 +597,7 @@ impl Item<'_> {
     }
 
     fn repair(&mut self, reason: impl Into<String>) {
-        self.repairs.push(Finding::new(self.location.clone(), self.id.clone(), reason));
+        self.repairs.push(Reject::new(self.location.clone(), self.id.clone(), reason));
     }
 
     /// Resolves a reference code to a domain value: the loaded book first, then the built-in
@@ -1104,9 +1104,9 @@ mod tests {
         }
     }
 
-    fn rejection(parsed: &Parsed) -> &Finding {
+    fn rejection(parsed: &Parsed) -> &Reject {
         match parsed {
-            Parsed::Rejected(finding) => finding,
+            Parsed::Rejected(reject) => reject,
             other => panic!("expected a reject, got {other:?}"),
         }
     }
@@ -1147,10 +1147,10 @@ mod tests {
         assert_eq!(parsed.len(), 500);
         assert_eq!(tally(&parsed), (453, 47, 446));
         for (index, result) in parsed.iter().enumerate() {
-            if let Parsed::Rejected(finding) = result {
-                assert_eq!(finding.location, Location::new(CONTRACT_URL, Some(index as u64 + 1)));
-                assert!(finding.record_id.is_some());
-                assert!(finding.reason.contains("`sign_date` is missing"), "{}", finding.reason);
+            if let Parsed::Rejected(reject) = result {
+                assert_eq!(reject.location, Location::new(CONTRACT_URL, Some(index as u64 + 1)));
+                assert!(reject.record_id.is_some());
+                assert!(reject.reason.contains("`sign_date` is missing"), "{}", reject.reason);
             }
         }
         let mut statuses: HashMap<String, usize> = HashMap::new();
@@ -1241,11 +1241,11 @@ mod tests {
         items.truncate(3);
         items[1]["customer_bin"] = json!("160440007162");
         let parsed = map_page(Collection::Contract, CONTRACT_URL, &items, &Refs::new());
-        let finding = rejection(&parsed[1]);
-        assert_eq!(finding.location, Location::new(CONTRACT_URL, Some(2)));
-        assert_eq!(finding.record_id.as_deref(), Some(items[1]["id"].to_string().as_str()));
-        assert!(finding.reason.starts_with("`customer_bin`:"), "{}", finding.reason);
-        assert!(finding.reason.contains("check digit"), "{}", finding.reason);
+        let reject = rejection(&parsed[1]);
+        assert_eq!(reject.location, Location::new(CONTRACT_URL, Some(2)));
+        assert_eq!(reject.record_id.as_deref(), Some(items[1]["id"].to_string().as_str()));
+        assert!(reject.reason.starts_with("`customer_bin`:"), "{}", reject.reason);
+        assert!(reject.reason.contains("check digit"), "{}", reject.reason);
         assert!(matches!(parsed[0], Parsed::Records { .. }) && matches!(parsed[2], Parsed::Records { .. }));
     }
 
@@ -1253,26 +1253,26 @@ mod tests {
     fn a_negative_amount_is_rejected() {
         let mut item = real_contract(9_525_342);
         item["contract_sum_wnds"] = json!(-599229.03);
-        let finding = rejection(&map_one(Collection::Contract, item)).clone();
-        assert!(finding.reason.contains("`contract_sum_wnds`") && finding.reason.contains("negative"), "{finding:?}");
+        let reject = rejection(&map_one(Collection::Contract, item)).clone();
+        assert!(reject.reason.contains("`contract_sum_wnds`") && reject.reason.contains("negative"), "{reject:?}");
         let plans = page("plans-all-page.json");
         let mut plan = plans.items[0].clone();
         plan["price"] = json!(-1);
-        let finding = rejection(&map_page(Collection::Plans, PLANS_URL, &[plan], &Refs::new())[0]).clone();
-        assert!(finding.reason.contains("`price`") && finding.reason.contains("negative"), "{finding:?}");
+        let reject = rejection(&map_page(Collection::Plans, PLANS_URL, &[plan], &Refs::new())[0]).clone();
+        assert!(reject.reason.contains("`price`") && reject.reason.contains("negative"), "{reject:?}");
     }
 
     #[test]
     fn an_unknown_currency_is_rejected_and_a_foreign_one_keeps_its_rate() {
         let mut item = real_contract(9_525_342);
         item["ref_currency_code"] = json!("XYZ");
-        let finding = rejection(&map_one(Collection::Contract, item.clone())).clone();
-        assert_eq!(finding.reason, "`ref_currency_code` \"XYZ\" is not a known currency");
+        let reject = rejection(&map_one(Collection::Contract, item.clone())).clone();
+        assert_eq!(reject.reason, "`ref_currency_code` \"XYZ\" is not a known currency");
 
         item["ref_currency_code"] = json!("USD");
         item["exchange_rate"] = Value::Null;
-        let finding = rejection(&map_one(Collection::Contract, item.clone())).clone();
-        assert_eq!(finding.reason, "`exchange_rate` is missing for an amount in USD");
+        let reject = rejection(&map_one(Collection::Contract, item.clone())).clone();
+        assert_eq!(reject.reason, "`exchange_rate` is missing for an amount in USD");
 
         item["exchange_rate"] = json!(381.18);
         item["contract_sum_wnds"] = json!(1572.1);
@@ -1286,9 +1286,9 @@ mod tests {
     fn a_broken_date_is_rejected() {
         let mut item = real_contract(9_525_342);
         item["sign_date"] = json!("2020-02-30 17:55:19");
-        let finding = rejection(&map_one(Collection::Contract, item)).clone();
-        assert!(finding.reason.starts_with("`sign_date`: \"2020-02-30 17:55:19\""), "{}", finding.reason);
-        assert_eq!(finding.record_id.as_deref(), Some("9525342"));
+        let reject = rejection(&map_one(Collection::Contract, item)).clone();
+        assert!(reject.reason.starts_with("`sign_date`: \"2020-02-30 17:55:19\""), "{}", reject.reason);
+        assert_eq!(reject.record_id.as_deref(), Some("9525342"));
     }
 
     #[test]
@@ -1297,9 +1297,9 @@ mod tests {
         let parsed =
             map_page(Collection::Contract, CONTRACT_URL, &[item.clone(), json!({"id": 1}), item], &Refs::new());
         assert!(matches!(parsed[0], Parsed::Records { .. }));
-        let finding = rejection(&parsed[2]);
-        assert_eq!(finding.reason, "duplicate id 9525399 within the page (first at item 1)");
-        assert_eq!(finding.location.position, Some(3));
+        let reject = rejection(&parsed[2]);
+        assert_eq!(reject.reason, "duplicate id 9525399 within the page (first at item 1)");
+        assert_eq!(reject.location.position, Some(3));
     }
 
     #[test]
@@ -1482,8 +1482,8 @@ mod tests {
         assert_eq!((without_plan.plan_item.clone(), without_plan.status), (None, TenderStatus::Awarded));
         let mut orphan = page.items[0].clone();
         orphan["trd_buy_id"] = json!(0);
-        let finding = rejection(&map_page(Collection::Lots, "u", &[orphan], &Refs::new())[0]).clone();
-        assert!(finding.reason.starts_with("`trd_buy_id` is missing"), "{}", finding.reason);
+        let reject = rejection(&map_page(Collection::Lots, "u", &[orphan], &Refs::new())[0]).clone();
+        assert!(reject.reason.starts_with("`trd_buy_id` is missing"), "{}", reject.reason);
     }
 
     #[test]
@@ -1512,9 +1512,9 @@ mod tests {
         assert_eq!(organizations[1].name.kk.as_deref(), Some("\"Ұлттық ақпараттық технологиялар\" АҚ"));
         let mut bad = page.items[0].clone();
         bad["bin"] = json!("00094000262");
-        let finding = rejection(&map_page(Collection::Subject, "u", &[bad], &Refs::new())[0]).clone();
-        assert_eq!(finding.record_id.as_deref(), Some("16565"));
-        assert!(finding.reason.starts_with("`bin`: BIN \"00094000262\""), "{}", finding.reason);
+        let reject = rejection(&map_page(Collection::Subject, "u", &[bad], &Refs::new())[0]).clone();
+        assert_eq!(reject.record_id.as_deref(), Some("16565"));
+        assert!(reject.reason.starts_with("`bin`: BIN \"00094000262\""), "{}", reject.reason);
     }
 
     #[test]
@@ -1547,8 +1547,8 @@ mod tests {
         assert!(payment.purpose.ru.as_deref().unwrap().starts_with("Оплата по договору 200226"));
         let mut bad = page.items[1].clone();
         bad["rnn_supplier"] = json!("930326400628");
-        let finding = rejection(&map_page(Collection::TreasuryPay, "u", &[bad], &Refs::new())[0]).clone();
-        assert!(finding.reason.starts_with("`rnn_supplier`:"), "{}", finding.reason);
+        let reject = rejection(&map_page(Collection::TreasuryPay, "u", &[bad], &Refs::new())[0]).clone();
+        assert!(reject.reason.starts_with("`rnn_supplier`:"), "{}", reject.reason);
     }
 
     #[test]
@@ -1579,10 +1579,10 @@ mod tests {
         assert_eq!(entries[2], deleted(Table::PlanItems, "35511372"));
         assert_eq!(entries[3], deleted(Table::Lots, "10301456"));
         assert_eq!(entries[4], changed(Collection::Subject, "16565"));
-        let finding = entries[5].clone().unwrap_err();
-        assert_eq!(finding.location, Location::new(url, Some(6)));
-        assert_eq!(finding.record_id.as_deref(), Some("900021"));
-        assert!(finding.reason.contains("bad-supplier register"), "{}", finding.reason);
+        let reject = entries[5].clone().unwrap_err();
+        assert_eq!(reject.location, Location::new(url, Some(6)));
+        assert_eq!(reject.record_id.as_deref(), Some("900021"));
+        assert!(reject.reason.contains("bad-supplier register"), "{}", reject.reason);
         assert_eq!(entries[6], changed(Collection::TreasuryPay, "48200311"));
         assert_eq!(entries[7], deleted(Table::DeliveryActs, "2230020"));
         assert_eq!(entries.len(), 8);

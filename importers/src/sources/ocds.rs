@@ -26,7 +26,7 @@
 //! release), followed by one `Parsed::Rejected` per part that could not be stored (an award with
 //! a negative amount, a transaction without a date), each naming that part's upstream id, so the
 //! store counts it as read and rejected. [`parse_release`] returns the same in a single `Parsed`,
-//! with the reject findings appended to `repairs` (their reasons start with "rejected:");
+//! with the rejects appended to `repairs` (their reasons start with "rejected:");
 //! [`parse_release_parts`] returns the separate items `read` yields.
 //!
 //! # Mapping
@@ -147,8 +147,8 @@ use serde_json::{Map, Value};
 use domain::LocalizedName;
 use domain::entities::{ContractStatus, OrganizationKind, ProcurementMethod, TenderStatus};
 use domain::ingest::{
-    AmendmentRecord, Amount, AwardRecord, BidRecord, ContractRecord, Finding, Location, LotRecord, OrgRef, Parsed,
-    PaymentRecord, Record, Table, TenderRecord,
+    AmendmentRecord, Amount, AwardRecord, BidRecord, ContractRecord, Location, LotRecord, OrgRef, Parsed,
+    PaymentRecord, Record, Reject, Table, TenderRecord,
 };
 use domain::money::parse_currency;
 
@@ -187,17 +187,17 @@ pub fn read(input: &str, reader: Box<dyn Read + Send>) -> Box<dyn Iterator<Item 
 }
 
 /// Maps one release object (a bare release, an element of a package's `releases`, or a record's
-/// `compiledRelease`) to records. Parts that cannot be stored are left out, and the findings
+/// `compiledRelease`) to records. Parts that cannot be stored are left out, and the rejects
 /// about them are appended to `repairs` with reasons starting "rejected:"; see
 /// [`parse_release_parts`] for the same as separate items.
 pub fn parse_release(location: Location, release: &Value) -> Parsed {
     match map_release(&location, release) {
-        Err(finding) => Parsed::Rejected(finding),
+        Err(reject) => Parsed::Rejected(reject),
         Ok(mapped) => {
             let mut repairs = mapped.repairs;
-            repairs.extend(mapped.rejects.into_iter().map(|mut finding| {
-                finding.reason = format!("rejected: {}", finding.reason);
-                finding
+            repairs.extend(mapped.rejects.into_iter().map(|mut reject| {
+                reject.reason = format!("rejected: {}", reject.reason);
+                reject
             }));
             Parsed::Records { location, records: mapped.records, repairs }
         }
@@ -209,7 +209,7 @@ pub fn parse_release(location: Location, release: &Value) -> Parsed {
 /// release as a whole cannot be read (not an object, no ocid).
 pub fn parse_release_parts(location: Location, release: &Value) -> Vec<Parsed> {
     match map_release(&location, release) {
-        Err(finding) => vec![Parsed::Rejected(finding)],
+        Err(reject) => vec![Parsed::Rejected(reject)],
         Ok(mapped) => {
             let mut parts = Vec::with_capacity(1 + mapped.rejects.len());
             parts.push(Parsed::Records { location, records: mapped.records, repairs: mapped.repairs });
@@ -266,12 +266,12 @@ fn spawn(input: String, reader: Box<dyn Read + Send>) -> Receiver<Parsed> {
         }));
         if outcome.is_err() {
             let reason = "internal error: the OCDS reader failed; the rest of the input was not read";
-            let _ = panic_sender.send(Parsed::Rejected(Finding::new(Location::new(worker_input, None), None, reason)));
+            let _ = panic_sender.send(Parsed::Rejected(Reject::new(Location::new(worker_input, None), None, reason)));
         }
     });
     if let Err(error) = spawned {
         let reason = format!("cannot start the OCDS reader: {error}");
-        let _ = sender.send(Parsed::Rejected(Finding::new(Location::new(input, None), None, reason)));
+        let _ = sender.send(Parsed::Rejected(Reject::new(Location::new(input, None), None, reason)));
     }
     receiver
 }
@@ -322,7 +322,7 @@ impl Sink {
     }
 
     fn reject(&self, position: Option<u64>, reason: impl Into<String>) -> Result<(), Stop> {
-        self.send(Parsed::Rejected(Finding::new(Location::new(self.input.clone(), position), None, reason)))
+        self.send(Parsed::Rejected(Reject::new(Location::new(self.input.clone(), position), None, reason)))
     }
 
     /// Rejects what is left of the input after a read error, and stops.
@@ -765,7 +765,7 @@ fn add_repair(parts: &mut [Parsed], reason: &str) {
     if let Some(Parsed::Records { location, repairs, .. }) =
         parts.iter_mut().find(|parsed| matches!(parsed, Parsed::Records { .. }))
     {
-        repairs.push(Finding::new(location.clone(), None, reason));
+        repairs.push(Reject::new(location.clone(), None, reason));
     }
 }
 
@@ -773,7 +773,7 @@ fn add_repair(parts: &mut [Parsed], reason: &str) {
 fn value_parts(location: Location, value: &Value) -> Vec<Parsed> {
     let Some(object) = value.as_object() else {
         let reason = format!("not an OCDS release or package: the value is {}", kind_of(value));
-        return vec![Parsed::Rejected(Finding::new(location, None, reason))];
+        return vec![Parsed::Rejected(Reject::new(location, None, reason))];
     };
     let has_ocid = object.contains_key("ocid");
     if !has_ocid && (object.contains_key("releases") || object.contains_key("records")) {
@@ -800,14 +800,14 @@ fn value_parts(location: Location, value: &Value) -> Vec<Parsed> {
         return parse_release_parts(location, value);
     }
     let reason = "neither a release (no ocid), a release package (no releases) nor a record package (no records)";
-    vec![Parsed::Rejected(Finding::new(location, None, reason))]
+    vec![Parsed::Rejected(Reject::new(location, None, reason))]
 }
 
 /// One record of a record package.
 fn record_parts(location: Location, record: &Value) -> Vec<Parsed> {
     let Some(object) = record.as_object() else {
         let reason = format!("the record is {}, not an object", kind_of(record));
-        return vec![Parsed::Rejected(Finding::new(location, None, reason))];
+        return vec![Parsed::Rejected(Reject::new(location, None, reason))];
     };
     let ocid = text(object.get("ocid"));
     let with_ocid = |release: &Value, what: &str| -> (Value, Option<String>) {
@@ -850,7 +850,7 @@ fn record_parts(location: Location, record: &Value) -> Vec<Parsed> {
                 linked.len()
             )
         };
-        return vec![Parsed::Rejected(Finding::new(location, ocid, reason))];
+        return vec![Parsed::Rejected(Reject::new(location, ocid, reason))];
     }
     full.sort_by_key(|release| text(release.get("date")).and_then(|date| stamp_of(&date).ok()).map(|stamp| stamp.utc));
     let mut parts = Vec::new();
@@ -867,7 +867,7 @@ fn record_parts(location: Location, record: &Value) -> Vec<Parsed> {
             "record {name}: {} of its releases are only links (url) and were not read; the full ones were",
             linked.len()
         );
-        parts.push(Parsed::Rejected(Finding::new(location, ocid, reason)));
+        parts.push(Parsed::Rejected(Reject::new(location, ocid, reason)));
     }
     parts
 }
@@ -879,17 +879,17 @@ fn record_parts(location: Location, record: &Value) -> Vec<Parsed> {
 /// What one release maps to.
 struct Mapped {
     records: Vec<Record>,
-    repairs: Vec<Finding>,
-    rejects: Vec<Finding>,
+    repairs: Vec<Reject>,
+    rejects: Vec<Reject>,
 }
 
-fn map_release(location: &Location, release: &Value) -> Result<Mapped, Finding> {
+fn map_release(location: &Location, release: &Value) -> Result<Mapped, Reject> {
     let Some(object) = release.as_object() else {
         let reason = format!("the release is {}, not an object", kind_of(release));
-        return Err(Finding::new(location.clone(), None, reason));
+        return Err(Reject::new(location.clone(), None, reason));
     };
     let Some(ocid) = text(object.get("ocid")) else {
-        return Err(Finding::new(location.clone(), text(object.get("id")), "the release has no ocid"));
+        return Err(Reject::new(location.clone(), text(object.get("id")), "the release has no ocid"));
     };
     let mut mapper = Mapper::new(location.clone(), ocid, object);
     let records = mapper.map(object);
@@ -990,8 +990,8 @@ struct Mapper<'a> {
     parties: HashMap<String, &'a Map<String, Value>>,
     /// The currency of a zero amount nobody stated: the tender's, else `XXX`.
     fallback_currency: String,
-    repairs: Vec<Finding>,
-    rejects: Vec<Finding>,
+    repairs: Vec<Reject>,
+    rejects: Vec<Reject>,
     /// `(record id, reason)` of the repairs reported, so that one seen twice (an organisation
     /// referenced by an award and again by its contract) is reported once.
     reported: HashSet<(String, String)>,
@@ -1034,12 +1034,12 @@ impl<'a> Mapper<'a> {
     fn repair(&mut self, record_id: &str, reason: impl Into<String>) {
         let reason = reason.into();
         if self.reported.insert((record_id.to_owned(), reason.clone())) {
-            self.repairs.push(Finding::new(self.location.clone(), Some(record_id.to_owned()), reason));
+            self.repairs.push(Reject::new(self.location.clone(), Some(record_id.to_owned()), reason));
         }
     }
 
     fn reject(&mut self, record_id: &str, reason: impl Into<String>) {
-        self.rejects.push(Finding::new(self.location.clone(), Some(record_id.to_owned()), reason));
+        self.rejects.push(Reject::new(self.location.clone(), Some(record_id.to_owned()), reason));
     }
 
     /// The elements of an array field; an object stands for an array of one (a repair).
@@ -2188,18 +2188,18 @@ mod tests {
         })
     }
 
-    fn repairs(parsed: &[Parsed]) -> impl Iterator<Item = &Finding> {
+    fn repairs(parsed: &[Parsed]) -> impl Iterator<Item = &Reject> {
         parsed.iter().flat_map(|parsed| match parsed {
             Parsed::Records { repairs, .. } => repairs.as_slice(),
             Parsed::Rejected(_) => &[],
         })
     }
 
-    fn rejects(parsed: &[Parsed]) -> Vec<&Finding> {
+    fn rejects(parsed: &[Parsed]) -> Vec<&Reject> {
         parsed
             .iter()
             .filter_map(|parsed| match parsed {
-                Parsed::Rejected(finding) => Some(finding),
+                Parsed::Rejected(reject) => Some(reject),
                 Parsed::Records { .. } => None,
             })
             .collect()
@@ -2344,9 +2344,9 @@ mod tests {
             for path in files(folder) {
                 let parsed = read_file(&path);
                 assert!(rejects(&parsed).is_empty(), "{}: {:?}", path.display(), rejects(&parsed));
-                for finding in repairs(&parsed) {
-                    assert_eq!(finding.location.input, path.display().to_string());
-                    assert!(finding.location.position.is_some());
+                for repair in repairs(&parsed) {
+                    assert_eq!(repair.location.input, path.display().to_string());
+                    assert!(repair.location.position.is_some());
                 }
                 all.extend(parsed);
             }
@@ -2404,7 +2404,7 @@ mod tests {
         let parsed = read_file(&fixtures().join("paraguay/274231.json"));
         let contract_id = "ocds-03ad3f-274231/contract/274231-rieder-cia-saci-2";
         let repair = repairs(&parsed)
-            .find(|finding| finding.reason == "contracts[0].suppliers is an object, not an array")
+            .find(|repair| repair.reason == "contracts[0].suppliers is an object, not an array")
             .expect("the repair is reported");
         assert_eq!(repair.record_id.as_deref(), Some(contract_id));
         assert_eq!(repair.location.position, Some(18), "the line where the record starts");
@@ -2425,7 +2425,7 @@ mod tests {
         assert_eq!(amendment.reason.ru.as_deref(), Some("Ampliación de Plazo"));
         assert_eq!(amendment.previous_amount_minor, 280_999_987_200);
         assert_eq!(amendment.new_amount.minor_units, 280_999_987_200);
-        assert!(repairs(&parsed).any(|finding| finding.reason.contains("extendsContractID")));
+        assert!(repairs(&parsed).any(|repair| repair.reason.contains("extendsContractID")));
     }
 
     #[test]
@@ -2592,7 +2592,7 @@ mod tests {
             .iter()
             .map(|parsed| match parsed {
                 Parsed::Records { location, .. } => location.position,
-                Parsed::Rejected(finding) => finding.location.position,
+                Parsed::Rejected(reject) => reject.location.position,
             })
             .collect();
         assert_eq!(positions, starts.iter().map(|line| Some(*line)).collect::<Vec<_>>());
@@ -2603,17 +2603,17 @@ mod tests {
         let parsed = read_bytes("package.json", cut.into_bytes());
         assert_eq!(parsed.len(), 3, "{parsed:?}");
         assert_eq!(parsed[..2], whole[..2]);
-        let Parsed::Rejected(finding) = &parsed[2] else { panic!("{:?}", parsed[2]) };
-        assert_eq!(finding.location, Location::new("package.json", Some(cut_line)));
-        assert!(finding.reason.contains("truncated"), "{}", finding.reason);
+        let Parsed::Rejected(reject) = &parsed[2] else { panic!("{:?}", parsed[2]) };
+        assert_eq!(reject.location, Location::new("package.json", Some(cut_line)));
+        assert!(reject.reason.contains("truncated"), "{}", reject.reason);
 
         // A fixture cut in half: one reject at its last line.
         let text = std::fs::read_to_string(fixtures().join("fictional/ocds-213czf-000-00001-04-award.json")).unwrap();
         let half = &text[..text.char_indices().nth(text.chars().count() / 2).unwrap().0];
         let parsed = read_bytes("award.json", half.as_bytes().to_vec());
         assert_eq!(parsed.len(), 1);
-        let Parsed::Rejected(finding) = &parsed[0] else { panic!() };
-        assert_eq!(finding.location, Location::new("award.json", Some(half.matches('\n').count() as u64 + 1)));
+        let Parsed::Rejected(reject) = &parsed[0] else { panic!() };
+        assert_eq!(reject.location, Location::new("award.json", Some(half.matches('\n').count() as u64 + 1)));
     }
 
     #[test]
@@ -2621,9 +2621,9 @@ mod tests {
         let page = "\n<!DOCTYPE html>\n<html><body><h1>502 Bad Gateway</h1></body></html>\n";
         let parsed = read_bytes("https://example.com/ocds.json", page.as_bytes().to_vec());
         assert_eq!(parsed.len(), 1);
-        let Parsed::Rejected(finding) = &parsed[0] else { panic!() };
-        assert_eq!(finding.location, Location::new("https://example.com/ocds.json", Some(2)));
-        assert!(finding.reason.contains("not JSON") && finding.reason.contains("HTML"), "{}", finding.reason);
+        let Parsed::Rejected(reject) = &parsed[0] else { panic!() };
+        assert_eq!(reject.location, Location::new("https://example.com/ocds.json", Some(2)));
+        assert!(reject.reason.contains("not JSON") && reject.reason.contains("HTML"), "{}", reject.reason);
         assert_eq!(read_bytes("empty", Vec::new()).len(), 1);
     }
 
@@ -2665,14 +2665,14 @@ mod tests {
         assert_eq!(parsed.len(), 2, "{parsed:?}");
         let Parsed::Records { records, .. } = &parsed[0] else { panic!() };
         assert_eq!(records.iter().map(Record::table).collect::<Vec<_>>(), vec![Table::Tenders, Table::Lots]);
-        let Parsed::Rejected(finding) = &parsed[1] else { panic!() };
-        assert_eq!(finding.location, Location::new("negative.jsonl", Some(1)));
-        assert_eq!(finding.record_id.as_deref(), Some("ocds-neg-1/award/1"));
-        assert_eq!(finding.reason, "awards[0].value.amount is negative (-5)");
+        let Parsed::Rejected(reject) = &parsed[1] else { panic!() };
+        assert_eq!(reject.location, Location::new("negative.jsonl", Some(1)));
+        assert_eq!(reject.record_id.as_deref(), Some("ocds-neg-1/award/1"));
+        assert_eq!(reject.reason, "awards[0].value.amount is negative (-5)");
 
         // The single-item form says the same in its repairs.
         let Parsed::Records { repairs, .. } = parse_release(Location::new("x", Some(7)), &value) else { panic!() };
-        assert!(repairs.iter().any(|finding| finding.reason == "rejected: awards[0].value.amount is negative (-5)"));
+        assert!(repairs.iter().any(|repair| repair.reason == "rejected: awards[0].value.amount is negative (-5)"));
     }
 
     #[test]
@@ -2708,7 +2708,7 @@ mod tests {
         // 123456789012 fails the check digit: keyed by scheme, with a repair.
         assert_eq!(award.supplier.bin, None);
         assert_eq!(award.supplier.key.as_deref(), Some("KZ-BIN-123456789012"));
-        assert!(repairs(&parsed).any(|finding| finding.reason.contains("KZ-BIN identifier is not valid")));
+        assert!(repairs(&parsed).any(|repair| repair.reason.contains("KZ-BIN identifier is not valid")));
 
         let mut value = release("ocds-kz-2");
         value["language"] = json!("kk");
@@ -2718,7 +2718,7 @@ mod tests {
         let Record::Award(award) = find(&parsed, "ocds-kz-2/award/1") else { panic!() };
         assert_eq!(award.amount.minor_units, 1_250_000);
         assert_eq!(award.supplier.name.kk.as_deref(), Some("ТОО «Поставщик»"));
-        let reasons: Vec<&str> = repairs(&parsed).map(|finding| finding.reason.as_str()).collect();
+        let reasons: Vec<&str> = repairs(&parsed).map(|repair| repair.reason.as_str()).collect();
         assert!(reasons.contains(&"awards[0].value.amount is text (\"12 500,005\"), not a number"), "{reasons:?}");
         assert!(
             reasons.contains(
@@ -2745,8 +2745,8 @@ mod tests {
         assert!(id.starts_with("ocds-long-1/award/xxx"));
         let Record::Contract(contract) = find(&parsed, "ocds-long-1/contract/c") else { panic!() };
         assert_eq!(contract.award.as_ref(), Some(id));
-        let reported: Vec<&Finding> =
-            repairs(&parsed).filter(|finding| finding.reason.contains("longer than 128")).collect();
+        let reported: Vec<&Reject> =
+            repairs(&parsed).filter(|repair| repair.reason.contains("longer than 128")).collect();
         assert_eq!(reported.len(), 1, "{reported:?}");
         assert_eq!(reported[0].record_id.as_ref(), Some(id));
         // A fit id is stable: the same input gives the same id.
@@ -2808,7 +2808,7 @@ mod tests {
             .iter()
             .map(|parsed| match parsed {
                 Parsed::Records { location, .. } => location.position,
-                Parsed::Rejected(finding) => panic!("{finding:?}"),
+                Parsed::Rejected(reject) => panic!("{reject:?}"),
             })
             .collect();
         assert_eq!(positions, vec![Some(4), Some(4 + lines_per_release), Some(4 + 2 * lines_per_release)]);

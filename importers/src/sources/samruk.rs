@@ -30,7 +30,7 @@
 //! response); see [`method_from_tender_type`]. `advertStatus`/`lotStatus`/`status`: only
 //! `PUBLISHED` is in a captured response; the other words are matched by their stems (see
 //! [`tender_status_from_code`], [`contract_status_from_code`]). An unknown code is stored as
-//! `other` / `published` / `signed` with a repair finding, never rejected.
+//! `other` / `published` / `signed` and reported as a repair, never rejected.
 //!
 //! # Contract cards
 //!
@@ -49,7 +49,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use domain::entities::{ContractStatus, OrganizationKind, ProcurementMethod, TenderStatus};
-use domain::ingest::{Amount, ContractRecord, Finding, Location, LotRecord, OrgRef, Parsed, Record, TenderRecord};
+use domain::ingest::{Amount, ContractRecord, Location, LotRecord, OrgRef, Parsed, Record, Reject, TenderRecord};
 use domain::money::parse_currency;
 use domain::{Biin, KatoCode, LocalizedName};
 
@@ -361,7 +361,7 @@ struct Item<'a> {
     object: &'a Map<String, Value>,
     location: Location,
     id: Option<String>,
-    repairs: Vec<Finding>,
+    repairs: Vec<Reject>,
 }
 
 fn mapped(
@@ -371,16 +371,12 @@ fn mapped(
     map: impl FnOnce(&mut Item<'_>) -> Result<Record, String>,
 ) -> Parsed {
     let Some(object) = value.as_object() else {
-        return Parsed::Rejected(Finding::new(
-            location,
-            None,
-            format!("the item is {}, not an object", kind_of(value)),
-        ));
+        return Parsed::Rejected(Reject::new(location, None, format!("the item is {}, not an object", kind_of(value))));
     };
     let mut item = Item { object, id: parse::text(object.get(id_field)), location, repairs: Vec::new() };
     match map(&mut item) {
         Ok(record) => Parsed::Records { location: item.location, records: vec![record], repairs: item.repairs },
-        Err(reason) => Parsed::Rejected(Finding::new(item.location, item.id, reason)),
+        Err(reason) => Parsed::Rejected(Reject::new(item.location, item.id, reason)),
     }
 }
 
@@ -424,7 +420,7 @@ impl Item<'_> {
     }
 
     fn repair(&mut self, reason: impl Into<String>) {
-        self.repairs.push(Finding::new(self.location.clone(), self.id.clone(), reason));
+        self.repairs.push(Reject::new(self.location.clone(), self.id.clone(), reason));
     }
 
     /// A code resolved by `classify`; a missing or unknown code gives `default` and a repair.
@@ -518,7 +514,7 @@ mod tests {
         }
     }
 
-    fn repairs(parsed: &Parsed) -> &[Finding] {
+    fn repairs(parsed: &Parsed) -> &[Reject] {
         match parsed {
             Parsed::Records { repairs, .. } => repairs,
             other => panic!("expected records, got {other:?}"),
@@ -527,7 +523,7 @@ mod tests {
 
     fn reason(parsed: &Parsed) -> &str {
         match parsed {
-            Parsed::Rejected(finding) => &finding.reason,
+            Parsed::Rejected(reject) => &reject.reason,
             other => panic!("expected a reject, got {other:?}"),
         }
     }
@@ -595,8 +591,8 @@ mod tests {
         bad_bin["customer"] = json!({"bin": "081340007779", "nameRu": "x"});
         let rejected = map_advert(at(4), &bad_bin);
         assert!(reason(&rejected).starts_with("`customer.bin` \"081340007779\": check digit"), "{rejected:?}");
-        let Parsed::Rejected(finding) = rejected else { unreachable!() };
-        assert_eq!((finding.location, finding.record_id.as_deref()), (at(4), Some("1242993")));
+        let Parsed::Rejected(reject) = rejected else { unreachable!() };
+        assert_eq!((reject.location, reject.record_id.as_deref()), (at(4), Some("1242993")));
         let mut unknown = item;
         unknown["tenderType"] = json!("ZZ");
         unknown["advertStatus"] = json!("ON_MOON");

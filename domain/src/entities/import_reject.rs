@@ -1,16 +1,16 @@
-//! A finding of an import run about one input record: rejected (with the reason), or stored
-//! after a repair of a known upstream deviation.
+//! A reject of an import run: one input record it rejected (with the reason), or stored after
+//! a repair of a known upstream deviation.
 
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "import_findings")]
+#[sea_orm(table_name = "import_rejects")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub import_run_id: i64,
     /// `rejected` or `repaired`.
-    pub action: String,
+    pub outcome: String,
     /// The file path or URL the record was read from.
     pub input: String,
     /// The line or item position within the input.

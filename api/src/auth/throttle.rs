@@ -1,0 +1,89 @@
+//! Slowing down password guessing: failed logins are counted per account (the email asked
+//! for) and per client address over the last minute; past the limit, logins from that
+//! address or for that account get 429 until the oldest failure is a minute old.
+//!
+//! The counts live in this process: behind several instances, each counts its own.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const WINDOW: Duration = Duration::from_secs(60);
+/// Keys tracked at most; past this, idle keys are dropped first, then the oldest.
+const MAX_KEYS: usize = 100_000;
+
+#[derive(Debug)]
+pub struct LoginThrottle {
+    limit: usize,
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl LoginThrottle {
+    pub fn new(failures_per_minute: u32) -> Self {
+        LoginThrottle { limit: failures_per_minute.max(1) as usize, failures: Mutex::new(HashMap::new()) }
+    }
+
+    /// `Err(seconds)` to wait when any key is over its limit.
+    pub fn check(&self, keys: &[String]) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut failures = self.failures.lock().expect("throttle lock");
+        let mut wait = Duration::ZERO;
+        for key in keys {
+            if let Some(times) = failures.get_mut(key) {
+                prune(times, now);
+                if times.len() >= self.limit
+                    && let Some(oldest) = times.front()
+                {
+                    wait = wait.max(WINDOW.saturating_sub(now - *oldest));
+                }
+            }
+        }
+        if wait.is_zero() { Ok(()) } else { Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)) }
+    }
+
+    pub fn failed(&self, keys: &[String]) {
+        let now = Instant::now();
+        let mut failures = self.failures.lock().expect("throttle lock");
+        if failures.len() >= MAX_KEYS {
+            failures.retain(|_, times| {
+                prune(times, now);
+                !times.is_empty()
+            });
+        }
+        for key in keys {
+            if failures.len() >= MAX_KEYS && !failures.contains_key(key) {
+                continue;
+            }
+            let times = failures.entry(key.clone()).or_default();
+            prune(times, now);
+            times.push_back(now);
+            if times.len() > self.limit {
+                times.pop_front();
+            }
+        }
+    }
+}
+
+fn prune(times: &mut VecDeque<Instant>, now: Instant) {
+    while times.front().is_some_and(|t| now - *t >= WINDOW) {
+        times.pop_front();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sixth_attempt_waits() {
+        let throttle = LoginThrottle::new(5);
+        let keys = vec!["account:a@example.kz".to_owned(), "address:127.0.0.1".to_owned()];
+        for _ in 0..5 {
+            assert!(throttle.check(&keys).is_ok());
+            throttle.failed(&keys);
+        }
+        let wait = throttle.check(&keys).unwrap_err();
+        assert!((59..=60).contains(&wait), "{wait}");
+        assert!(throttle.check(&["account:b@example.kz".to_owned()]).is_ok());
+    }
+}

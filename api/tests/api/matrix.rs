@@ -1,0 +1,206 @@
+//! Every write endpoint × every kind of caller: the status each gets, as the rules say.
+//! Rules: admins manage accounts, roles and councils; anyone may register; an account's
+//! owner may rename it and nobody else sees it (404); a role that may not act gets 403;
+//! no credentials get 401.
+
+use reqwest::Method;
+use sea_orm::{ActiveModelTrait, Set};
+use serde_json::{Value, json};
+
+use domain::entities::{OrganizationKind, organization};
+
+use crate::helpers::{TestApp, User, spawn_seeded_app};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Anonymous,
+    Citizen,
+    Ngo,
+    MemberOfThisCouncil,
+    MemberOfAnotherCouncil,
+    OfficerOfThisBody,
+    OfficerOfAnotherBody,
+    Moderator,
+    Admin,
+}
+
+const CALLERS: [Caller; 9] = [
+    Caller::Anonymous,
+    Caller::Citizen,
+    Caller::Ngo,
+    Caller::MemberOfThisCouncil,
+    Caller::MemberOfAnotherCouncil,
+    Caller::OfficerOfThisBody,
+    Caller::OfficerOfAnotherBody,
+    Caller::Moderator,
+    Caller::Admin,
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    Register,
+    UpdateOwnAccount,
+    UpdateSomeoneElsesAccount,
+    GrantRole,
+    RevokeRole,
+    CreateCouncil,
+    SetCouncilMembers,
+    Logout,
+}
+
+const WRITES: [Write; 8] = [
+    Write::Register,
+    Write::UpdateOwnAccount,
+    Write::UpdateSomeoneElsesAccount,
+    Write::GrantRole,
+    Write::RevokeRole,
+    Write::CreateCouncil,
+    Write::SetCouncilMembers,
+    Write::Logout,
+];
+
+fn expected(write: Write, caller: Caller) -> u16 {
+    use Caller::*;
+    match (write, caller) {
+        (Write::Register, _) => 201,
+        (_, Anonymous) => 401,
+        (Write::UpdateOwnAccount, _) => 200,
+        (Write::Logout, _) => 204,
+        (Write::UpdateSomeoneElsesAccount, Admin) => 200,
+        (Write::UpdateSomeoneElsesAccount, _) => 404,
+        (Write::CreateCouncil, Admin) => 201,
+        (Write::GrantRole | Write::RevokeRole | Write::SetCouncilMembers, Admin) => 200,
+        (Write::GrantRole | Write::RevokeRole | Write::CreateCouncil | Write::SetCouncilMembers, _) => 403,
+    }
+}
+
+struct World {
+    this_council: i64,
+    this_body: i64,
+}
+
+async fn caller(app: &TestApp, world: &World, other: &World, kind: Caller) -> Option<User> {
+    let user = match kind {
+        Caller::Anonymous => return None,
+        Caller::Citizen => app.user(&["citizen"], None, None).await,
+        Caller::Ngo => app.user(&["ngo"], None, None).await,
+        Caller::MemberOfThisCouncil => app.user(&["council_member"], Some(world.this_council), None).await,
+        Caller::MemberOfAnotherCouncil => app.user(&["council_member"], Some(other.this_council), None).await,
+        Caller::OfficerOfThisBody => app.user(&["body_officer"], None, Some(world.this_body)).await,
+        Caller::OfficerOfAnotherBody => app.user(&["body_officer"], None, Some(other.this_body)).await,
+        Caller::Moderator => app.user(&["moderator"], None, None).await,
+        Caller::Admin => app.user(&["admin"], None, None).await,
+    };
+    Some(user)
+}
+
+async fn etag(app: &TestApp, path: &str, token: &str) -> String {
+    let response = app.request(Method::GET, path, Some(token)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+/// A state body with no council yet, for `createCouncil`.
+async fn new_state_body(app: &TestApp, n: usize) -> i64 {
+    organization::ActiveModel {
+        bin: Set(None),
+        name_ru: Set(Some(format!("Новое ведомство {n}"))),
+        name_kk: Set(None),
+        name_en: Set(None),
+        kind: Set(OrganizationKind::StateBody),
+        region_kato: Set(None),
+        parent_id: Set(None),
+        source: Set("test".into()),
+        upstream_id: Set(format!("matrix-{n}")),
+        fetched_at: Set(chrono::Utc::now()),
+        content_hash: Set("0".repeat(64)),
+        import_run_id: Set(None),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap()
+    .id
+}
+
+#[tokio::test]
+async fn every_write_for_every_caller() {
+    let app = spawn_seeded_app().await;
+    let councils = app.get_json("/v1/councils?limit=2").await;
+    let world_of = |council: &Value| World {
+        this_council: council["id"].as_i64().unwrap(),
+        this_body: council["host_organization_id"].as_i64().unwrap(),
+    };
+    let (world, other) = (world_of(&councils["items"][0]), world_of(&councils["items"][1]));
+    let admin = app.user(&["admin"], None, None).await;
+
+    let mut cells = 0;
+    let mut failures = Vec::new();
+    for (w, write) in WRITES.into_iter().enumerate() {
+        for (c, kind) in CALLERS.into_iter().enumerate() {
+            let user = caller(&app, &world, &other, kind).await;
+            let token = user.as_ref().map(|u| u.token.as_str());
+            // Someone else's account, fresh for each cell so that cells do not interfere.
+            let target = app.user(&["citizen"], None, None).await;
+            let request = match write {
+                Write::Register => app.request(Method::POST, "/v1/accounts", token).json(&json!({
+                    "email": format!("matrix-{w}-{c}@example.kz"),
+                    "password": crate::helpers::PASSWORD,
+                    "display_name": "Новый гражданин",
+                })),
+                Write::UpdateOwnAccount => {
+                    let id = user.as_ref().map_or(target.id, |u| u.id);
+                    let tag = etag(&app, &format!("/v1/accounts/{id}"), &admin.token).await;
+                    app.request(Method::PATCH, &format!("/v1/accounts/{id}"), token)
+                        .header("if-match", tag)
+                        .json(&json!({"display_name": "Переименован"}))
+                }
+                Write::UpdateSomeoneElsesAccount => {
+                    let tag = etag(&app, &format!("/v1/accounts/{}", target.id), &admin.token).await;
+                    app.request(Method::PATCH, &format!("/v1/accounts/{}", target.id), token)
+                        .header("if-match", tag)
+                        .json(&json!({"display_name": "Чужое имя"}))
+                }
+                Write::GrantRole => app
+                    .request(Method::POST, &format!("/v1/accounts/{}/roles", target.id), token)
+                    .json(&json!({"role": "moderator"})),
+                Write::RevokeRole => {
+                    app.request(Method::DELETE, &format!("/v1/accounts/{}/roles/citizen", target.id), token)
+                }
+                Write::CreateCouncil => {
+                    let host = new_state_body(&app, w * 100 + c).await;
+                    app.request(Method::POST, "/v1/councils", token).json(&json!({"host_organization_id": host}))
+                }
+                Write::SetCouncilMembers => {
+                    let path = format!("/v1/councils/{}", world.this_council);
+                    let tag = etag(&app, &path, &admin.token).await;
+                    app.request(Method::PUT, &format!("{path}/members"), token)
+                        .header("if-match", tag)
+                        .json(&json!({"members": [{"account_id": target.id, "position": "member"}]}))
+                }
+                Write::Logout => app.request(Method::POST, "/v1/auth/logout", token),
+            };
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            cells += 1;
+            let want = expected(write, kind);
+            if status != want {
+                failures.push(format!(
+                    "{write:?} as {kind:?}: {status}, expected {want}: {}",
+                    response.text().await.unwrap()
+                ));
+                continue;
+            }
+            if status >= 400 {
+                let kind_of = response.headers()["content-type"].to_str().unwrap().to_owned();
+                assert_eq!(kind_of, "application/problem+json", "{write:?} as {kind:?}");
+            }
+        }
+    }
+    assert_eq!(cells, WRITES.len() * CALLERS.len());
+    assert!(failures.is_empty(), "{} of {cells} cells wrong:\n{}", failures.len(), failures.join("\n"));
+
+    // Every successful write left its event; refused ones left none.
+    let events = app.get_json("/v1/audit/verify").await;
+    assert_eq!(events["ok"], true, "{events}");
+}
