@@ -55,7 +55,7 @@ done
 
 run() {
   schemathesis --config-file schemathesis.toml run "http://127.0.0.1:$port/openapi.json" \
-    --checks all --workers 2 --seed "${CONFORMANCE_SEED:-20261129}" "$@"
+    --checks all --workers 1 --seed "${CONFORMANCE_SEED:-20261129}" "$@"
 }
 
 echo "== anonymous, every operation"

@@ -288,3 +288,22 @@ impl poem_openapi::types::ParseFromJSON for Timestamp {
         }
     }
 }
+
+/// A JSON document served byte for byte as stored (an audit entry, whose hash covers its
+/// exact bytes), rather than re-serialised.
+pub struct RawJson(pub Vec<u8>);
+
+impl poem_openapi::payload::Payload for RawJson {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(poem_openapi::registry::MetaSchema::new("object")))
+    }
+}
+
+impl poem::IntoResponse for RawJson {
+    fn into_response(self) -> poem::Response {
+        use poem_openapi::payload::Payload;
+        poem::Response::builder().content_type(Self::CONTENT_TYPE).body(self.0)
+    }
+}

@@ -95,6 +95,12 @@ pub enum ApiError {
     /// Also an `Idempotency-Key` reused with another body.
     #[oai(status = 422, content_type = "application/problem+json")]
     UnprocessableEntity(Json<Problem>),
+    /// The request body is larger than the server accepts (`max_body_bytes`).
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// The request body is not JSON: send `Content-Type: application/json`.
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
     /// An update came without `If-Match`: send the ETag of the version it changes.
     #[oai(status = 428, content_type = "application/problem+json")]
     PreconditionRequired(Json<Problem>),

@@ -18,8 +18,12 @@ pub fn etag(kind: &str, id: i64, version: i64) -> String {
 /// The version an update expects, from `If-Match`: 428 without the header; the first tag
 /// naming this object gives the version, and a header naming none of its versions gets 412
 /// (RFC 9110 §13.1.1: a weak tag never matches).
-pub fn expected_version(kind: &str, id: i64, if_match: Option<&str>) -> ApiResult<i64> {
+/// `If-Match: *` matches whatever version is current (`None`).
+pub fn expected_version(kind: &str, id: i64, if_match: Option<&str>) -> ApiResult<Option<i64>> {
     let Some(header) = if_match else { return Err(ApiError::precondition_required()) };
+    if header.trim() == "*" {
+        return Ok(None);
+    }
     let prefix = format!("{kind}-{id}-v");
     let version = header.split(',').map(str::trim).find_map(|tag| {
         let inner = tag.strip_prefix('"')?.strip_suffix('"')?;
@@ -28,7 +32,7 @@ pub fn expected_version(kind: &str, id: i64, if_match: Option<&str>) -> ApiResul
     });
     // A tag that names no version of this object cannot match the current one: -1 is never
     // a version, so the domain answers 412 with the current version in its detail.
-    Ok(version.unwrap_or(-1))
+    Ok(Some(version.unwrap_or(-1)))
 }
 
 /// The idempotency key of a creating request, hashed with its parsed body.
@@ -43,10 +47,11 @@ mod tests {
 
     #[test]
     fn if_match_names_a_version_of_this_object() {
-        assert_eq!(expected_version("account", 7, Some("\"account-7-v3\"")).unwrap(), 3);
-        assert_eq!(expected_version("council", 2, Some("W/\"x\", \"council-2-v5.kk\"")).unwrap(), 5);
-        assert_eq!(expected_version("account", 7, Some("\"account-8-v3\"")).unwrap(), -1);
-        assert_eq!(expected_version("account", 7, Some("W/\"account-7-v3\"")).unwrap(), -1);
+        assert_eq!(expected_version("account", 7, Some("\"account-7-v3\"")).unwrap(), Some(3));
+        assert_eq!(expected_version("council", 2, Some("W/\"x\", \"council-2-v5.kk\"")).unwrap(), Some(5));
+        assert_eq!(expected_version("account", 7, Some("\"account-8-v3\"")).unwrap(), Some(-1));
+        assert_eq!(expected_version("account", 7, Some("W/\"account-7-v3\"")).unwrap(), Some(-1));
+        assert_eq!(expected_version("account", 7, Some("*")).unwrap(), None);
         assert!(matches!(expected_version("account", 7, None), Err(ApiError::PreconditionRequired(_))));
     }
 }

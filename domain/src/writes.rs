@@ -27,6 +27,10 @@ use crate::audit::tables::{audit_event, audit_head, audit_personal_data, idempot
 /// The longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
+/// How long a stored response is replayed: a retry comes within minutes, and the response
+/// holds personal data that must not outlive its purpose.
+pub const IDEMPOTENCY_RETENTION_HOURS: i64 = 24;
+
 /// A creating request's idempotency key, with a hash of what it asked for.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
@@ -96,6 +100,10 @@ impl Write {
             .one(&self.txn)
             .await?;
         let Some(stored) = stored else { return Ok(None) };
+        let expired = stored.created_at < self.now - chrono::Duration::hours(IDEMPOTENCY_RETENTION_HOURS);
+        if expired {
+            return Ok(None);
+        }
         if stored.operation != operation || stored.request_hash != key.request_hash {
             return Err(DomainError::IdempotencyKeyReused);
         }
@@ -113,6 +121,12 @@ impl Write {
         response: &T,
     ) -> Result<(), DomainError> {
         let Some(key) = key else { return Ok(()) };
+        idempotency_key::Entity::delete_many()
+            .filter(
+                idempotency_key::Column::CreatedAt.lt(self.now - chrono::Duration::hours(IDEMPOTENCY_RETENTION_HOURS)),
+            )
+            .exec(&self.txn)
+            .await?;
         let response = serde_json::to_string(response).map_err(|e| DomainError::Inconsistent(e.to_string()))?;
         idempotency_key::ActiveModel {
             caller: Set(actor.label()),
@@ -130,10 +144,11 @@ impl Write {
 
     /// Personal data for a snapshot: stored beside the log, and entered in it only as a
     /// salted hash, so that erasing the value leaves every leaf and proof intact.
-    pub async fn personal(&self, value: &str) -> Result<Value, DomainError> {
+    pub async fn personal(&self, subject_account_id: i64, value: &str) -> Result<Value, DomainError> {
         let salt = hex(&random_bytes::<16>());
         let stored = audit_personal_data::ActiveModel {
-            salt: Set(salt.clone()),
+            subject_account_id: Set(Some(subject_account_id)),
+            salt: Set(Some(salt.clone())),
             value: Set(Some(value.to_owned())),
             ..Default::default()
         }
@@ -186,6 +201,21 @@ impl Write {
         self.size += 1;
         self.last_hash = hash;
         Ok(seq)
+    }
+
+    /// Erases every personal value of this account kept beside the log: value and salt go,
+    /// the salted hashes in the leaves stay, so every proof still holds.
+    pub async fn erase_personal_data(&self, subject_account_id: i64) -> Result<u64, DomainError> {
+        use sea_orm::sea_query::Expr;
+        let erased = audit_personal_data::Entity::update_many()
+            .col_expr(audit_personal_data::Column::Value, Expr::value(Option::<String>::None))
+            .col_expr(audit_personal_data::Column::Salt, Expr::value(Option::<String>::None))
+            .col_expr(audit_personal_data::Column::ErasedAt, Expr::value(Some(self.now)))
+            .filter(audit_personal_data::Column::SubjectAccountId.eq(subject_account_id))
+            .filter(audit_personal_data::Column::ErasedAt.is_null())
+            .exec(&self.txn)
+            .await?;
+        Ok(erased.rows_affected)
     }
 
     /// Moves the head past this write's events and commits.

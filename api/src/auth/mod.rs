@@ -28,8 +28,8 @@ pub use tokens::TokenIssuer;
 #[oai(ty = "bearer", bearer_format = "JWT")]
 pub struct BearerAuth(pub Bearer);
 
-/// What a successful login or refresh hands out.
-#[derive(Debug, Clone)]
+/// What a successful login or refresh hands out. No `Debug`: it holds credentials.
+#[derive(Clone)]
 pub struct TokenGrant {
     pub access_token: String,
     pub expires_in: u64,
@@ -65,7 +65,7 @@ impl Auth {
     /// The actor a bearer token speaks for: a valid, unrevoked token of an enabled account.
     pub async fn actor(&self, bearer: &BearerAuth) -> Result<Actor, ApiError> {
         let verified = self.tokens.verify(&bearer.0.token).map_err(ApiError::unauthorized)?;
-        if sessions::is_revoked(&self.db, &verified.jti, verified.session.as_deref()).await? {
+        if sessions::is_revoked(&self.db, &verified.jti, Some(&verified.session)).await? {
             return Err(ApiError::unauthorized("the token was revoked"));
         }
         let principal = accounts::principal(&self.db, verified.account_id)
@@ -86,16 +86,14 @@ impl Auth {
     /// failed too often in the last minute.
     pub async fn login(&self, email: &str, password: &str, client: IpAddr) -> Result<TokenGrant, ApiError> {
         let keys = [format!("account:{}", email.trim().to_lowercase()), format!("address:{client}")];
-        self.throttle.check(&keys).map_err(ApiError::too_many_logins)?;
+        self.throttle.attempt(&keys).map_err(ApiError::too_many_logins)?;
         match accounts::authenticate(&self.db, &self.hasher, email, password).await {
             Ok(account_id) => {
+                self.throttle.succeeded(&keys);
                 let issued = sessions::start(&self.db, account_id, self.refresh_lifetime).await?;
                 Ok(self.grant(issued))
             }
-            Err(DomainError::InvalidCredentials) => {
-                self.throttle.failed(&keys);
-                Err(ApiError::invalid_credentials())
-            }
+            Err(DomainError::InvalidCredentials) => Err(ApiError::invalid_credentials()),
             Err(other) => Err(other.into()),
         }
     }
@@ -103,23 +101,14 @@ impl Auth {
     /// Rotates a refresh token.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenGrant, ApiError> {
         let issued = sessions::rotate(&self.db, refresh_token, self.refresh_lifetime).await?;
-        if accounts::principal(&self.db, issued.account_id).await?.is_none() {
-            return Err(ApiError::invalid_credentials());
-        }
         Ok(self.grant(issued))
     }
 
     /// Revokes the presented access token and its session.
     pub async fn logout(&self, bearer: &BearerAuth) -> Result<(), ApiError> {
         let verified = self.tokens.verify(&bearer.0.token).map_err(ApiError::unauthorized)?;
-        sessions::logout(
-            &self.db,
-            verified.account_id,
-            verified.session.as_deref(),
-            &verified.jti,
-            verified.expires_at,
-        )
-        .await?;
+        sessions::logout(&self.db, verified.account_id, Some(&verified.session), &verified.jti, verified.expires_at)
+            .await?;
         Ok(())
     }
 

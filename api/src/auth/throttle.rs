@@ -23,8 +23,11 @@ impl LoginThrottle {
         LoginThrottle { limit: failures_per_minute.max(1) as usize, failures: Mutex::new(HashMap::new()) }
     }
 
-    /// `Err(seconds)` to wait when any key is over its limit.
-    pub fn check(&self, keys: &[String]) -> Result<(), u64> {
+    /// Counts an attempt against every key, unless one is at its limit already: then
+    /// `Err(seconds)` to wait. The attempt counts until [`LoginThrottle::succeeded`] takes it
+    /// back, so that attempts in flight at once count too (checking first and counting
+    /// failures after the hash would let a burst through).
+    pub fn attempt(&self, keys: &[String]) -> Result<(), u64> {
         let now = Instant::now();
         let mut failures = self.failures.lock().expect("throttle lock");
         let mut wait = Duration::ZERO;
@@ -38,12 +41,9 @@ impl LoginThrottle {
                 }
             }
         }
-        if wait.is_zero() { Ok(()) } else { Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)) }
-    }
-
-    pub fn failed(&self, keys: &[String]) {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().expect("throttle lock");
+        if !wait.is_zero() {
+            return Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+        }
         if failures.len() >= MAX_KEYS {
             failures.retain(|_, times| {
                 prune(times, now);
@@ -54,11 +54,20 @@ impl LoginThrottle {
             if failures.len() >= MAX_KEYS && !failures.contains_key(key) {
                 continue;
             }
-            let times = failures.entry(key.clone()).or_default();
-            prune(times, now);
-            times.push_back(now);
-            if times.len() > self.limit {
-                times.pop_front();
+            failures.entry(key.clone()).or_default().push_back(now);
+        }
+        Ok(())
+    }
+
+    /// Takes back the attempt of a login that succeeded.
+    pub fn succeeded(&self, keys: &[String]) {
+        let mut failures = self.failures.lock().expect("throttle lock");
+        for key in keys {
+            if let Some(times) = failures.get_mut(key) {
+                times.pop_back();
+                if times.is_empty() {
+                    failures.remove(key);
+                }
             }
         }
     }
@@ -75,15 +84,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sixth_attempt_waits() {
+    fn the_sixth_attempt_waits_and_successes_do_not_count() {
         let throttle = LoginThrottle::new(5);
         let keys = vec!["account:a@example.kz".to_owned(), "address:127.0.0.1".to_owned()];
-        for _ in 0..5 {
-            assert!(throttle.check(&keys).is_ok());
-            throttle.failed(&keys);
+        for _ in 0..10 {
+            assert!(throttle.attempt(&keys).is_ok());
+            throttle.succeeded(&keys);
         }
-        let wait = throttle.check(&keys).unwrap_err();
+        for _ in 0..5 {
+            assert!(throttle.attempt(&keys).is_ok());
+        }
+        let wait = throttle.attempt(&keys).unwrap_err();
         assert!((59..=60).contains(&wait), "{wait}");
-        assert!(throttle.check(&["account:b@example.kz".to_owned()]).is_ok());
+        assert!(throttle.attempt(&["account:b@example.kz".to_owned()]).is_ok());
     }
 }

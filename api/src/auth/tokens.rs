@@ -21,9 +21,9 @@ pub struct Claims {
     pub nbf: u64,
     pub exp: u64,
     pub jti: String,
-    /// The session: the family of refresh tokens this login started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
+    /// The session: the family of refresh tokens this login started. Required: revoking a
+    /// session must reach every token issued in it.
+    pub sid: String,
 }
 
 /// Who and what a verified token names.
@@ -31,7 +31,7 @@ pub struct Claims {
 pub struct Verified {
     pub account_id: i64,
     pub jti: String,
-    pub session: Option<String>,
+    pub session: String,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -57,7 +57,7 @@ impl TokenIssuer {
             nbf: now,
             exp: now + self.lifetime_seconds,
             jti: uuid::Uuid::new_v4().to_string(),
-            sid: Some(session.to_owned()),
+            sid: session.to_owned(),
         };
         let mut header = Header::new(self.keys.signing_algorithm);
         header.kid = Some(self.keys.signing_kid.clone());

@@ -178,8 +178,8 @@ fn present_me(me: MeView, req: &Request) -> Me {
     }
 }
 
-/// What a citizen gives to register.
-#[derive(Debug, Clone, Object)]
+/// What a citizen gives to register. (No `Debug`: it holds the password.)
+#[derive(Clone, Object)]
 pub struct NewAccount {
     /// An email address; unique, whatever its case.
     #[oai(validator(max_length = 254))]
@@ -281,7 +281,10 @@ impl AccountsApi {
         #[oai(name = "Idempotency-Key")]
         key: Header<Option<String>>,
     ) -> ApiResult<AccountCreated> {
-        let key = idempotency_key(key.0.as_deref(), &body.0)?;
+        // The password stays out of the stored request hash: a plain SHA-256 of it would be
+        // a shortcut past argon2.
+        let request = serde_json::json!({"email": body.email, "display_name": body.display_name});
+        let key = idempotency_key(key.0.as_deref(), &request)?;
         let registration = Registration {
             email: Email::new(&body.email)?,
             password: Password::new(&body.password)?,
@@ -369,6 +372,24 @@ impl AccountsApi {
         let version = expected_version("account", id.0, if_match.0.as_deref())?;
         let changes = AccountChanges { display_name: body.0.display_name, disabled: body.0.disabled };
         Ok(account_response(accounts::update(&self.db, &actor, id.0, version, changes).await?))
+    }
+
+    /// Erase an account
+    ///
+    /// Erases a person, at their own request or an admin's: the email and display name are
+    /// removed from the account and from beside the audit log (whose entries hold only salted
+    /// hashes of them, so every proof stays valid); the account is disabled, its sessions end
+    /// and its council seats are vacated.
+    #[oai(path = "/v1/accounts/:id", method = "delete", operation_id = "eraseAccount")]
+    async fn erase(
+        &self,
+        bearer: BearerAuth,
+        /// The account's id.
+        #[oai(name = "id")]
+        id: Path<i64>,
+    ) -> ApiResult<AccountResponse> {
+        let actor = self.auth.actor(&bearer).await?;
+        Ok(account_response(accounts::erase(&self.db, &actor, id.0).await?))
     }
 
     /// Grant a role

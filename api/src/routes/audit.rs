@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Binary, Json};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use sea_orm::DatabaseConnection;
 
@@ -14,7 +14,7 @@ use domain::audit::{self, EventFilter, EventView, TreeSigner};
 use domain::pagination::Limit;
 
 use super::ApiTags;
-use crate::dto::Page;
+use crate::dto::{Page, RawJson};
 use crate::error::{ApiError, ApiResult};
 
 pub struct AuditApi {
@@ -155,8 +155,8 @@ pub enum AuditEventPageResponse {
 pub enum EntryResponse {
     /// The exact bytes hashed into the event's leaf: SHA-256(0x00 ‖ these bytes) is its leaf
     /// hash. Personal data inside is a salted hash.
-    #[oai(status = 200, content_type = "application/json")]
-    Ok(Binary<Vec<u8>>),
+    #[oai(status = 200)]
+    Ok(RawJson),
 }
 
 #[derive(ApiResponse)]
@@ -240,7 +240,7 @@ impl AuditApi {
         let entry = audit::entry(&self.db, seq.0)
             .await?
             .ok_or_else(|| ApiError::not_found(&format!("audit event {}", seq.0)))?;
-        Ok(EntryResponse::Ok(Binary(entry.into_bytes())))
+        Ok(EntryResponse::Ok(RawJson(entry.into_bytes())))
     }
 
     /// Verify the chain

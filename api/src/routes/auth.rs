@@ -19,8 +19,8 @@ pub struct AuthApi {
     pub trust_forwarded_for: bool,
 }
 
-/// An email and password to log in with.
-#[derive(Debug, Clone, Object)]
+/// An email and password to log in with. (No `Debug`, here and below: these hold credentials.)
+#[derive(Clone, Object)]
 pub struct TokenRequest {
     /// The account's email, in any case.
     #[oai(validator(min_length = 1, max_length = 254))]
@@ -31,7 +31,7 @@ pub struct TokenRequest {
 }
 
 /// A refresh token to exchange.
-#[derive(Debug, Clone, Object)]
+#[derive(Clone, Object)]
 pub struct RefreshRequest {
     /// The `refresh_token` of the last login or refresh. It works once.
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -39,7 +39,7 @@ pub struct RefreshRequest {
 }
 
 /// Tokens, under OAuth 2's names (RFC 6749 §5.1).
-#[derive(Debug, Clone, Object)]
+#[derive(Clone, Object)]
 pub struct Tokens {
     /// A JWT to send as `Authorization: Bearer …` on writes.
     pub access_token: String,

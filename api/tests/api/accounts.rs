@@ -252,3 +252,19 @@ async fn every_public_body_of_the_demo_data_has_a_council() {
     let supplier = app.get_json("/v1/organizations?kind=supplier&limit=1").await["items"][0]["id"].clone();
     assert!(app.get_json(&format!("/v1/organizations/{supplier}")).await.get("council").is_none());
 }
+
+#[tokio::test]
+async fn a_burst_of_guesses_gets_no_more_tries_than_the_limit() {
+    let app = spawn_app().await;
+    let user = app.user(&["citizen"], None, None).await;
+    let guesses = (0..50).map(|i| {
+        app.request(Method::POST, "/v1/auth/token", None)
+            .json(&json!({"email": user.email, "password": format!("guess number {i}")}))
+            .send()
+    });
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(guesses).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+    let tried = statuses.iter().filter(|s| **s == 401).count();
+    assert!(tried <= 5, "{tried} guesses were checked: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 50 - tried, "{statuses:?}");
+}

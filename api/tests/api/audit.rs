@@ -109,11 +109,48 @@ async fn events_mask_personal_data_and_erasing_it_leaves_every_proof_valid() {
     let entry = app.get("/v1/audit/events/0").await.text().await.unwrap();
     assert!(!entry.contains("person0") && entry.contains("salted_sha256"), "{entry}");
 
+    // Person 0 asks to be forgotten; an admin erases them.
     let before = signed_head(&app).await;
-    app.db.execute_unprepared("UPDATE audit_personal_data SET value = NULL").await.unwrap();
+    let admin = app.user(&["admin"], None, None).await;
+    let erased = app.request(Method::DELETE, "/v1/accounts/1", Some(&admin.token)).send().await.unwrap();
+    assert_eq!(erased.status(), 200);
+    let erased: Value = erased.json().await.unwrap();
+    assert_eq!(erased["display_name"], "[erased]");
+    assert!(erased["disabled"].as_bool().unwrap());
     let after = signed_head(&app).await;
-    assert_eq!(before["root_hash"], after["root_hash"], "erasure must not change the tree");
     assert_eq!(app.get_json("/v1/audit/verify").await["ok"], true);
+    // The old tree is still a prefix of the new one, and its events' proofs still hold.
+    let proof = app
+        .get_json(&format!("/v1/audit/proof/consistency?first={}&second={}", before["tree_size"], after["tree_size"]))
+        .await;
+    let path: Vec<[u8; 32]> = proof["consistency_path"].as_array().unwrap().iter().map(hash).collect();
+    let (first, second) = (before["tree_size"].as_u64().unwrap(), after["tree_size"].as_u64().unwrap());
+    assert!(verify_consistency(first, second, &hash(&before["root_hash"]), &hash(&after["root_hash"]), &path));
+    let remaining: Vec<(Option<String>, Option<String>)> = {
+        use sea_orm::{FromQueryResult, JsonValue};
+        JsonValue::find_by_statement(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT value, salt FROM audit_personal_data WHERE subject_account_id = 1",
+        ))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row["value"].as_str().map(str::to_owned), row["salt"].as_str().map(str::to_owned)))
+        .collect()
+    };
+    assert!(!remaining.is_empty());
+    assert!(remaining.iter().all(|(value, salt)| value.is_none() && salt.is_none()), "{remaining:?}");
+    let entry = app.get("/v1/audit/events/0").await.text().await.unwrap();
+    assert!(entry.contains("salted_sha256"), "the leaf is unchanged: {entry}");
+    // Their council seats and logins are gone with them.
+    let login = app
+        .request(Method::POST, "/v1/auth/token", None)
+        .json(&json!({"email": "person0@example.kz", "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 401);
 }
 
 async fn first_broken(app: &TestApp) -> Value {
@@ -148,13 +185,25 @@ async fn an_edit_that_also_rewrites_the_hashes_is_detected_at_the_next_event() {
     let digest = |bytes: &[u8]| Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>();
     let leaf = digest(&[&[0u8][..], edited.as_bytes()].concat());
     let sql = format!(
-        "UPDATE audit_events SET entry = '{}', hash = '{}', leaf_hash = '{leaf}' WHERE seq = 1",
+        "UPDATE audit_events SET entry = '{}', hash = '{}', leaf_hash = '{leaf}', action = 'account.delete' WHERE seq = 1",
         edited.replace('\'', "''"),
         digest(edited.as_bytes())
     );
     app.db.execute_unprepared(&sql).await.unwrap();
     let broken = first_broken(&app).await;
     assert_eq!(broken["seq"], 2, "{broken}");
+}
+
+#[tokio::test]
+async fn an_edited_column_beside_the_entry_is_detected() {
+    let app = spawn_app().await;
+    register(&app, 3, 0).await;
+    app.db.execute_unprepared("UPDATE audit_events SET actor = 'account:999' WHERE seq = 1").await.unwrap();
+    let broken = first_broken(&app).await;
+    assert_eq!(broken["seq"], 1, "{broken}");
+    assert!(broken["reason"].as_str().unwrap().contains("actor"), "{broken}");
+    // The public view shows what the hashed entry says, not the edited column.
+    assert_eq!(app.get_json("/v1/audit/events").await["items"][1]["actor"], "anonymous");
 }
 
 #[tokio::test]

@@ -46,9 +46,11 @@ enum Write {
     CreateCouncil,
     SetCouncilMembers,
     Logout,
+    EraseOwnAccount,
+    EraseSomeoneElsesAccount,
 }
 
-const WRITES: [Write; 8] = [
+const WRITES: [Write; 10] = [
     Write::Register,
     Write::UpdateOwnAccount,
     Write::UpdateSomeoneElsesAccount,
@@ -57,6 +59,8 @@ const WRITES: [Write; 8] = [
     Write::CreateCouncil,
     Write::SetCouncilMembers,
     Write::Logout,
+    Write::EraseOwnAccount,
+    Write::EraseSomeoneElsesAccount,
 ];
 
 fn expected(write: Write, caller: Caller) -> u16 {
@@ -64,7 +68,9 @@ fn expected(write: Write, caller: Caller) -> u16 {
     match (write, caller) {
         (Write::Register, _) => 201,
         (_, Anonymous) => 401,
-        (Write::UpdateOwnAccount, _) => 200,
+        (Write::UpdateOwnAccount | Write::EraseOwnAccount, _) => 200,
+        (Write::EraseSomeoneElsesAccount, Admin) => 200,
+        (Write::EraseSomeoneElsesAccount, _) => 404,
         (Write::Logout, _) => 204,
         (Write::UpdateSomeoneElsesAccount, Admin) => 200,
         (Write::UpdateSomeoneElsesAccount, _) => 404,
@@ -123,6 +129,10 @@ async fn new_state_body(app: &TestApp, n: usize) -> i64 {
     .id
 }
 
+async fn audit_size(app: &TestApp) -> u64 {
+    app.get_json("/v1/audit/tree-head").await["tree_size"].as_u64().unwrap()
+}
+
 #[tokio::test]
 async fn every_write_for_every_caller() {
     let app = spawn_seeded_app().await;
@@ -179,7 +189,15 @@ async fn every_write_for_every_caller() {
                         .json(&json!({"members": [{"account_id": target.id, "position": "member"}]}))
                 }
                 Write::Logout => app.request(Method::POST, "/v1/auth/logout", token),
+                Write::EraseOwnAccount => {
+                    let id = user.as_ref().map_or(target.id, |u| u.id);
+                    app.request(Method::DELETE, &format!("/v1/accounts/{id}"), token)
+                }
+                Write::EraseSomeoneElsesAccount => {
+                    app.request(Method::DELETE, &format!("/v1/accounts/{}", target.id), token)
+                }
             };
+            let events_before = audit_size(&app).await;
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
             cells += 1;
@@ -195,12 +213,18 @@ async fn every_write_for_every_caller() {
                 let kind_of = response.headers()["content-type"].to_str().unwrap().to_owned();
                 assert_eq!(kind_of, "application/problem+json", "{write:?} as {kind:?}");
             }
+            // A write that succeeded left its event; one refused left none. (Sessions are
+            // credentials, not records: logging out is not in the log.)
+            let grew = audit_size(&app).await > events_before;
+            let should_grow = status < 300 && !matches!(write, Write::Logout);
+            if grew != should_grow {
+                failures.push(format!("{write:?} as {kind:?}: answered {status}, but the log grew: {grew}"));
+            }
         }
     }
     assert_eq!(cells, WRITES.len() * CALLERS.len());
     assert!(failures.is_empty(), "{} of {cells} cells wrong:\n{}", failures.len(), failures.join("\n"));
 
-    // Every successful write left its event; refused ones left none.
     let events = app.get_json("/v1/audit/verify").await;
     assert_eq!(events["ok"], true, "{events}");
 }

@@ -206,6 +206,8 @@ async fn secrets_never_reach_the_logs() {
         ("a refresh token", refresh.as_str()),
         ("a rotated refresh token", rotated["refresh_token"].as_str().unwrap()),
         ("the audit signing key", key_body),
+        ("a citizen's email", "c@example.kz"),
+        ("the operator's email", "ops@example.kz"),
     ] {
         assert!(!logs.contains(secret), "{what} reached the logs");
     }

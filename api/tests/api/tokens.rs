@@ -23,6 +23,7 @@ impl Forge {
         json!({
             "iss": "scrutiny", "aud": "scrutiny", "sub": self.account_id.to_string(),
             "iat": now, "nbf": now, "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string(),
+            "sid": uuid::Uuid::new_v4().to_string(),
         })
     }
 
@@ -164,7 +165,7 @@ async fn a_previous_key_still_verifies_during_rotation() {
     let survivor = after.user(&["citizen"], None, None).await;
     let now = chrono::Utc::now().timestamp();
     let claims = json!({"iss": "scrutiny", "aud": "scrutiny", "sub": survivor.id.to_string(), "iat": now, "nbf": now,
-        "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string()});
+        "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string(), "sid": uuid::Uuid::new_v4().to_string()});
     let old_kid = jwks["keys"][1]["kid"].as_str().unwrap();
     let token = sign_with(&old_key, old_kid, &claims);
     assert_eq!(after.request(Method::GET, "/v1/me", Some(&token)).send().await.unwrap().status(), 200);

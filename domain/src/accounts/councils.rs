@@ -176,7 +176,7 @@ pub async fn set_members(
     db: &DatabaseConnection,
     actor: &Actor,
     council_id: i64,
-    expected_version: i64,
+    expected_version: Option<i64>,
     members: Vec<NewMember>,
 ) -> Result<CouncilDetail, DomainError> {
     if !actor.is_admin() {
@@ -200,6 +200,7 @@ pub async fn set_members(
     let mut write = Write::begin(db).await?;
     let txn = write.txn();
     let before = get(txn, council_id).await?;
+    let expected_version = expected_version.unwrap_or(before.council.version);
     if before.council.version != expected_version {
         return Err(DomainError::Stale(format!(
             "council {council_id} is at version {}, not {expected_version}",

@@ -100,8 +100,20 @@ impl PasswordHasher {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, DomainError> {
-        let _permit = self.permits.acquire().await.map_err(|_| DomainError::Inconsistent("hasher closed".into()))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| DomainError::Inconsistent(format!("hashing failed: {e}")))
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DomainError::Inconsistent("hasher closed".into()))?;
+        // The permit goes with the work, not with the request: a client that hangs up must
+        // not free a slot while its hash still runs.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| DomainError::Inconsistent(format!("hashing failed: {e}")))
     }
 }
 

@@ -224,11 +224,13 @@ pub async fn grant(
         return Err(DomainError::Forbidden("only admins grant roles".into()));
     }
     let mut write = Write::begin(db).await?;
-    if let Some(replayed) = write.replay(actor, "grantRole", key).await? {
+    // The account is part of the request: one key on two accounts is two requests.
+    let operation = format!("grantRole:{account_id}");
+    if let Some(replayed) = write.replay(actor, &operation, key).await? {
         return Ok(replayed);
     }
     let view = apply_grant(&mut write, actor, account_id, &grant).await?;
-    write.remember(actor, "grantRole", key, &view).await?;
+    write.remember(actor, &operation, key, &view).await?;
     write.commit().await?;
     Ok(view)
 }
@@ -251,6 +253,20 @@ async fn apply_grant(
                 return Err(DomainError::invalid("council_id", format!("council {council_id} does not exist")));
             }
             let position = position(grant.position.as_deref())?;
+            if before_view.disabled {
+                return Err(DomainError::invalid("account", format!("account {account_id} is disabled")));
+            }
+            let seated = council_member::Entity::find()
+                .filter(council_member::Column::CouncilId.eq(council_id))
+                .filter(council_member::Column::AccountId.ne(account_id))
+                .count(txn)
+                .await?;
+            if seated as usize >= super::councils::MAX_MEMBERS {
+                return Err(DomainError::Conflict(format!(
+                    "council {council_id} has {} members already, the most it may have",
+                    super::councils::MAX_MEMBERS
+                )));
+            }
             council_member::Entity::delete_many()
                 .filter(council_member::Column::CouncilId.eq(council_id))
                 .filter(council_member::Column::AccountId.eq(account_id))
@@ -342,11 +358,21 @@ pub async fn revoke(
             return Err(DomainError::NotFound(format!("a seat of account {account_id} on that council")));
         }
     } else {
+        if role == Role::Admin {
+            last_admin_check(txn, account_id).await?;
+        }
         account_role::Entity::delete_many()
             .filter(account_role::Column::AccountId.eq(account_id))
             .filter(account_role::Column::Role.eq(role.as_str()))
             .exec(txn)
             .await?;
+        if role == Role::Ngo {
+            account::Entity::update_many()
+                .col_expr(account::Column::NgoName, Expr::value(Option::<String>::None))
+                .filter(account::Column::Id.eq(account_id))
+                .exec(txn)
+                .await?;
+        }
         if role == Role::BodyOfficer {
             account::Entity::update_many()
                 .col_expr(account::Column::OrganizationId, Expr::value(Option::<i64>::None))
@@ -365,12 +391,12 @@ pub async fn revoke(
 }
 
 /// Changes an account: its owner may rename it; admins may also disable or enable it.
-/// `expected_version` is the version the caller last read (its ETag).
+/// `expected_version` is the version the caller last read (its ETag); `None` for any.
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
     account_id: i64,
-    expected_version: i64,
+    expected_version: Option<i64>,
     changes: AccountChanges,
 ) -> Result<AccountView, DomainError> {
     let mut write = Write::begin(db).await?;
@@ -383,11 +409,15 @@ pub async fn update(
     if changes.disabled.is_some() && !actor.is_admin() {
         return Err(DomainError::Forbidden("only admins disable or enable accounts".into()));
     }
+    let expected_version = expected_version.unwrap_or(before_view.version);
     if before_view.version != expected_version {
         return Err(DomainError::Stale(format!(
             "account {account_id} is at version {}, not {expected_version}",
             before_view.version
         )));
+    }
+    if changes.disabled == Some(true) && before_view.roles.contains(&Role::Admin) {
+        last_admin_check(txn, account_id).await?;
     }
     let now = write.now();
     let mut update = account::Entity::update_many()
@@ -409,6 +439,10 @@ pub async fn update(
         _ => {}
     }
     update.exec(txn).await?;
+    if changes.disabled == Some(true) {
+        // Re-enabling the account later must not bring old sessions back.
+        super::sessions::revoke_all_in(txn, account_id, now).await?;
+    }
     if changes.display_name.is_some() {
         for seat in &before_view.councils {
             bump_council(txn, seat.council_id, now).await?;
@@ -538,6 +572,25 @@ pub(crate) async fn answerable_organization(
     Ok(org)
 }
 
+/// Refuses to leave the portal without an enabled admin.
+async fn last_admin_check(db: &impl ConnectionTrait, account_id: i64) -> Result<(), DomainError> {
+    let admins = account_role::Entity::find()
+        .select_only()
+        .column(account_role::Column::AccountId)
+        .filter(account_role::Column::Role.eq(Role::Admin.as_str()))
+        .into_query();
+    let others = account::Entity::find()
+        .filter(account::Column::Id.in_subquery(admins))
+        .filter(account::Column::Id.ne(account_id))
+        .filter(account::Column::DisabledAt.is_null())
+        .count(db)
+        .await?;
+    if others == 0 {
+        return Err(DomainError::Conflict("this is the last enabled admin; make another admin first".into()));
+    }
+    Ok(())
+}
+
 async fn touch(db: &impl ConnectionTrait, account_id: i64, now: DateTime<Utc>) -> Result<(), DomainError> {
     account::Entity::update_many()
         .col_expr(account::Column::UpdatedAt, Expr::value(now))
@@ -613,8 +666,8 @@ async fn view(db: &impl ConnectionTrait, model: account::Model) -> Result<Accoun
 async fn snapshot(write: &Write, view: &AccountView) -> Result<Value, DomainError> {
     Ok(json!({
         "id": view.id,
-        "email": write.personal(&view.email).await?,
-        "display_name": write.personal(&view.display_name).await?,
+        "email": write.personal(view.id, &view.email).await?,
+        "display_name": write.personal(view.id, &view.display_name).await?,
         "roles": view.roles,
         "councils": view.councils,
         "organization_id": view.organization_id,
@@ -697,4 +750,49 @@ pub async fn id_by_email(db: &DatabaseConnection, email: &str) -> Result<i64, Do
         .await?
         .map(|a| a.id)
         .ok_or_else(|| DomainError::NotFound(format!("an account with the email {email}")))
+}
+
+/// What an erased account's email and name become.
+pub const ERASED_NAME: &str = "[erased]";
+
+/// Erases a person: their email and display name, in the account and beside the audit log
+/// (whose leaves hold only salted hashes, so every proof stays valid). The account is
+/// disabled, its sessions end and its council seats are vacated. The owner or an admin.
+pub async fn erase(db: &DatabaseConnection, actor: &Actor, account_id: i64) -> Result<AccountView, DomainError> {
+    if actor.account_id() != Some(account_id) && !actor.is_admin() {
+        return Err(DomainError::NotFound(format!("account {account_id}")));
+    }
+    let mut write = Write::begin(db).await?;
+    let txn = write.txn();
+    let before_view = load_existing(txn, account_id).await?;
+    if before_view.roles.contains(&Role::Admin) && !before_view.disabled {
+        last_admin_check(txn, account_id).await?;
+    }
+    let now = write.now();
+    for seat in &before_view.councils {
+        bump_council(txn, seat.council_id, now).await?;
+    }
+    council_member::Entity::delete_many().filter(council_member::Column::AccountId.eq(account_id)).exec(txn).await?;
+    let placeholder = format!("erased-{account_id}@erased.invalid");
+    account::Entity::update_many()
+        .col_expr(account::Column::Email, Expr::value(placeholder.clone()))
+        .col_expr(account::Column::EmailKey, Expr::value(placeholder))
+        .col_expr(account::Column::DisplayName, Expr::value(ERASED_NAME))
+        // Not a PHC string: no password matches it.
+        .col_expr(account::Column::PasswordHash, Expr::value("!erased"))
+        .col_expr(account::Column::DisabledAt, Expr::value(Some(now)))
+        .col_expr(account::Column::UpdatedAt, Expr::value(now))
+        .col_expr(account::Column::Version, Expr::col(account::Column::Version).add(1))
+        .filter(account::Column::Id.eq(account_id))
+        .exec(txn)
+        .await?;
+    super::sessions::revoke_all_in(txn, account_id, now).await?;
+    let after_view = load(txn, account_id).await?;
+    let before = snapshot(&write, &before_view).await?;
+    let after = snapshot(&write, &after_view).await?;
+    write.record(actor, "account.erase", "account", account_id, Some(before), Some(after)).await?;
+    // Last, so that the snapshots just taken are erased too.
+    write.erase_personal_data(account_id).await?;
+    write.commit().await?;
+    Ok(after_view)
 }

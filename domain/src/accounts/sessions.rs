@@ -13,12 +13,13 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use super::tables::{refresh_token, revoked_access_token};
+use super::tables::{account, refresh_token, revoked_access_token};
 use crate::DomainError;
 use crate::writes::{hex, random_bytes};
 
-/// A refresh token handed to the client, and the family (session) it belongs to.
-#[derive(Debug, Clone)]
+/// A refresh token handed to the client, and the family (session) it belongs to. No
+/// `Debug`: it holds the token.
+#[derive(Clone)]
 pub struct Issued {
     pub account_id: i64,
     /// The opaque token: 256 random bits, base64url. Only its hash is stored.
@@ -78,6 +79,11 @@ pub async fn rotate(db: &DatabaseConnection, token: &str, lifetime: Duration) ->
             revoke_family_in(&txn, &stored.family, now).await?;
             txn.commit().await?;
         }
+        return Err(DomainError::InvalidCredentials);
+    }
+    let enabled =
+        account::Entity::find_by_id(stored.account_id).one(&txn).await?.is_some_and(|a| a.disabled_at.is_none());
+    if !enabled {
         return Err(DomainError::InvalidCredentials);
     }
     let next = new_token();
@@ -141,6 +147,22 @@ pub async fn is_revoked(db: &DatabaseConnection, jti: &str, family: Option<&str>
         .count(db)
         .await?;
     Ok(revoked > 0)
+}
+
+/// Ends every session of an account (it was disabled): its refresh tokens stop working,
+/// and with them every access token issued in those sessions.
+pub async fn revoke_all_in(
+    txn: &sea_orm::DatabaseTransaction,
+    account_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(refresh_token::Column::AccountId.eq(account_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 async fn revoke_family_in(

@@ -84,13 +84,19 @@ fn masked(event: audit_event::Model) -> Result<EventView, DomainError> {
         mask_personal(&mut value);
         value
     };
+    // Everything shown comes from the hashed entry, not from the columns beside it (which
+    // only serve filters, and which `verify` checks against the entry).
+    let text = |name: &str| entry[name].as_str().unwrap_or_default().to_owned();
+    let recorded_at = DateTime::parse_from_rfc3339(&text("recorded_at"))
+        .map(|time| time.with_timezone(&Utc))
+        .unwrap_or(event.recorded_at);
     Ok(EventView {
         seq: event.seq,
-        recorded_at: event.recorded_at,
-        actor: event.actor,
-        action: event.action,
-        object_type: event.object_type,
-        object_id: event.object_id,
+        recorded_at,
+        actor: text("actor"),
+        action: text("action"),
+        object_type: text("object_type"),
+        object_id: text("object_id"),
         before: mask(entry["before"].clone()),
         after: mask(entry["after"].clone()),
         hash: event.hash,
@@ -142,7 +148,11 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Verification, DomainError
     let mut previous = "0".repeat(64);
     let mut last_seen: Option<i64> = None;
     loop {
-        let mut query = audit_event::Entity::find().order_by_asc(audit_event::Column::Seq).limit(CHUNK);
+        // Only the events the head counts: a write committing meanwhile is not a break.
+        let mut query = audit_event::Entity::find()
+            .filter(audit_event::Column::Seq.lt(head.size))
+            .order_by_asc(audit_event::Column::Seq)
+            .limit(CHUNK);
         if let Some(last) = last_seen {
             query = query.filter(audit_event::Column::Seq.gt(last));
         }
@@ -196,6 +206,20 @@ fn check(row: &audit_event::Model, expected_seq: i64, previous: &str) -> Option<
     }
     if entry["prev_hash"].as_str() != Some(previous) {
         return Some("the entry does not name the previous event's hash: events were removed or reordered".into());
+    }
+    // The columns filters and lists read must say what the hashed entry says.
+    let recorded_at = row.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let columns = [
+        ("actor", row.actor.as_str()),
+        ("action", row.action.as_str()),
+        ("object_type", row.object_type.as_str()),
+        ("object_id", row.object_id.as_str()),
+        ("recorded_at", recorded_at.as_str()),
+    ];
+    for (name, column) in columns {
+        if entry[name].as_str() != Some(column) {
+            return Some(format!("the stored {name} is not the entry's: it was edited"));
+        }
     }
     None
 }

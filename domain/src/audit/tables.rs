@@ -60,7 +60,8 @@ pub mod audit_personal_data {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub salt: String,
+        pub subject_account_id: Option<i64>,
+        pub salt: Option<String>,
         pub value: Option<String>,
         pub erased_at: Option<DateTimeUtc>,
     }

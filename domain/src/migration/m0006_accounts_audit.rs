@@ -137,8 +137,11 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     let personal = Table::create()
         .table("audit_personal_data")
         .col(big_pk_auto("id"))
-        .col(string_len("salt", 64))
-        // NULL once erased: the salted hash in the log stays, the value is gone.
+        // Whose data it is, so that erasing a person finds every value of theirs.
+        .col(big_integer_null("subject_account_id"))
+        // Salt and value are NULL once erased: the salted hash in the log stays, and nothing
+        // is left to confirm a guess against it.
+        .col(string_len_null("salt", 64))
         .col(text_null("value"))
         .col(timestamp_with_time_zone_null("erased_at"))
         .to_owned();
@@ -159,7 +162,7 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
         (idempotency, vec![index("idempotency_keys", &["caller", "key"]).unique().to_owned()]),
         (events, vec![index("audit_events", &["object_type", "object_id", "seq"])]),
         (head, vec![]),
-        (personal, vec![]),
+        (personal, vec![index("audit_personal_data", &["subject_account_id"])]),
     ]
 }
 
