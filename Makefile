@@ -7,7 +7,9 @@
 #   make openapi   regenerate openapi/openapi.yaml from the code
 #   make conformance  schemathesis (every check) against a live server over the demo data
 #   make bench     1M contracts + 5M payments on SQLite and PostgreSQL, open-loop HTTP load, and
-#                  importing 5M payments from CSV beside sqlite3 .import and psql \copy (not a test)
+#                  importing 5M payments from CSV beside sqlite3 .import and psql \copy, reads under a
+#                  login flood, and the audit log's heads, proofs and verification at 100k and 1M
+#                  events (not a test)
 #   make build     release build of the `scrutiny` binary (target/release/scrutiny)
 #   make clean     remove build output and the demo database
 
@@ -49,6 +51,7 @@ bench:
 	scripts/bench.sh
 	scripts/bench-load.sh
 	scripts/bench-import.sh
+	scripts/bench-auth.sh
 
 conformance:
 	scripts/conformance.sh

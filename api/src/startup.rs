@@ -159,7 +159,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             ImportsApi { db: db.clone() },
             open_data,
             people,
-            AuditApi { db, signer: state.signer.clone() },
+            AuditApi { db, signer: state.signer.clone(), tree: Arc::new(Default::default()) },
         ),
         "Scrutiny",
         env!("CARGO_PKG_VERSION"),

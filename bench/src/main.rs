@@ -73,6 +73,17 @@ enum Command {
         /// A name for the scenario, echoed in the output.
         #[arg(long, default_value = "")]
         name: String,
+        /// POST this JSON body instead of sending a GET (a login, say).
+        #[arg(long)]
+        post_json: Option<String>,
+    },
+    /// Append `events` synthetic events to the audit log through the write path (in
+    /// transactions of 10,000), to measure tree heads, proofs and verification at that size.
+    AuditEvents {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
     },
 }
 
@@ -89,7 +100,14 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", cursor_for_page(&db, &table, page, limit).await?);
             Ok(())
         }
-        Command::Load { base_url, path, rate, seconds, name } => load(&base_url, &path, rate, seconds, &name).await,
+        Command::Load { base_url, path, rate, seconds, name, post_json } => {
+            load(&base_url, &path, rate, seconds, &name, post_json).await
+        }
+        Command::AuditEvents { database_url, events } => {
+            let db = db::connect(&database_url, &PoolOptions { max_connections: 1, ..Default::default() }).await?;
+            db::migrate(&db).await?;
+            audit_events(&db, events).await
+        }
         Command::PaymentsCsv { rows, organizations, out } => payments_csv(rows, organizations, &out),
     }
 }
@@ -388,7 +406,14 @@ async fn cursor_for_page(db: &DatabaseConnection, table: &str, page: u64, limit:
 }
 
 /// Open-loop load: request `i` is due at `start + i / rate`, sent then whatever came before.
-async fn load(base_url: &str, path: &str, rate: u32, seconds: u64, name: &str) -> anyhow::Result<()> {
+async fn load(
+    base_url: &str,
+    path: &str,
+    rate: u32,
+    seconds: u64,
+    name: &str,
+    post_json: Option<String>,
+) -> anyhow::Result<()> {
     importers::http::init_tls();
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
     let url = format!("{base_url}{path}");
@@ -399,9 +424,13 @@ async fn load(base_url: &str, path: &str, rate: u32, seconds: u64, name: &str) -
     for index in 0..total {
         let due = started + interval * index as u32;
         tokio::time::sleep_until(due).await;
-        let (client, url) = (client.clone(), url.clone());
+        let (client, url, body) = (client.clone(), url.clone(), post_json.clone());
         tasks.push(tokio::spawn(async move {
-            let outcome = client.get(&url).send().await;
+            let request = match body {
+                Some(body) => client.post(&url).header("content-type", "application/json").body(body),
+                None => client.get(&url),
+            };
+            let outcome = request.send().await;
             let ok = match outcome {
                 Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
                 Err(_) => false,
@@ -426,6 +455,30 @@ async fn load(base_url: &str, path: &str, rate: u32, seconds: u64, name: &str) -
             "throughput": latencies.len() as f64 / elapsed,
             "p50_ms": quantile(0.50), "p95_ms": quantile(0.95), "p99_ms": quantile(0.99), "max_ms": quantile(1.0),
         })
+    );
+    Ok(())
+}
+
+/// Appends synthetic events through `domain::writes::Write`, the path every real write takes.
+async fn audit_events(db: &DatabaseConnection, events: usize) -> anyhow::Result<()> {
+    use domain::accounts::Actor;
+    let actor = Actor::System("bench");
+    let started = Instant::now();
+    let mut written = 0;
+    while written < events {
+        let mut write = domain::writes::Write::begin(db).await?;
+        let batch = (events - written).min(10_000);
+        for i in written..written + batch {
+            let after = serde_json::json!({"n": i, "note": "a synthetic event of about the size of a council change"});
+            write.record(&actor, "bench.event", "bench", i, None, Some(after)).await?;
+        }
+        write.commit().await?;
+        written += batch;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"name": "audit-append", "events": events, "seconds": seconds, "events_per_second": events as f64 / seconds})
     );
     Ok(())
 }

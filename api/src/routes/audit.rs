@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use sea_orm::DatabaseConnection;
 
-use domain::audit::{self, EventFilter, EventView, TreeSigner};
+use domain::audit::{self, EventFilter, EventView, TreeCache, TreeSigner};
 use domain::pagination::Limit;
 
 use super::ApiTags;
@@ -20,6 +20,8 @@ use crate::error::{ApiError, ApiResult};
 pub struct AuditApi {
     pub db: DatabaseConnection,
     pub signer: TreeSigner,
+    /// The leaves read so far and the last root, shared by this process's requests.
+    pub tree: std::sync::Arc<TreeCache>,
 }
 
 /// One audit event, with personal data masked.
@@ -264,7 +266,7 @@ impl AuditApi {
     /// must extend it (`/v1/audit/proof/consistency`).
     #[oai(path = "/v1/audit/tree-head", method = "get", operation_id = "getTreeHead")]
     async fn tree_head(&self) -> ApiResult<TreeHeadResponse> {
-        let head = audit::tree_head(&self.db, &self.signer).await?;
+        let head = audit::tree_head(&self.db, &self.tree, &self.signer).await?;
         Ok(TreeHeadResponse::Ok(Json(TreeHead {
             tree_size: head.tree_size,
             root_hash: b64(&head.root_hash),
@@ -288,7 +290,8 @@ impl AuditApi {
         #[oai(name = "tree_size", validator(minimum(value = "1")))]
         tree_size: Query<u64>,
     ) -> ApiResult<InclusionResponse> {
-        let (leaf, path) = audit::inclusion_proof(&self.db, index.0, tree_size.0).await.map_err(ApiError::in_query)?;
+        let (leaf, path) =
+            audit::inclusion_proof(&self.db, &self.tree, index.0, tree_size.0).await.map_err(ApiError::in_query)?;
         Ok(InclusionResponse::Ok(Json(InclusionProof {
             index: index.0,
             tree_size: tree_size.0,
@@ -311,7 +314,8 @@ impl AuditApi {
         #[oai(name = "second", validator(minimum(value = "1")))]
         second: Query<u64>,
     ) -> ApiResult<ConsistencyResponse> {
-        let path = audit::consistency_proof(&self.db, first.0, second.0).await.map_err(ApiError::in_query)?;
+        let path =
+            audit::consistency_proof(&self.db, &self.tree, first.0, second.0).await.map_err(ApiError::in_query)?;
         Ok(ConsistencyResponse::Ok(Json(ConsistencyProof {
             first: first.0,
             second: second.0,

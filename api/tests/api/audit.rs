@@ -117,6 +117,8 @@ async fn events_mask_personal_data_and_erasing_it_leaves_every_proof_valid() {
     let erased: Value = erased.json().await.unwrap();
     assert_eq!(erased["display_name"], "[erased]");
     assert!(erased["disabled"].as_bool().unwrap());
+    let gone = app.request(Method::GET, "/v1/accounts/1", Some(&admin.token)).send().await.unwrap();
+    assert_eq!(gone.status(), 404, "an erased account no longer exists");
     let after = signed_head(&app).await;
     assert_eq!(app.get_json("/v1/audit/verify").await["ok"], true);
     // The old tree is still a prefix of the new one, and its events' proofs still hold.

@@ -194,6 +194,7 @@ async fn insert_account(
         ngo_name: Set(None),
         organization_id: Set(None),
         disabled_at: Set(None),
+        erased_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         version: Set(1),
@@ -482,7 +483,7 @@ pub async fn list(
     }
     const SORT: &str = "accounts";
     let after = cursor.map(|token| Cursor::decode(token, SORT)).transpose()?;
-    let mut query = account::Entity::find();
+    let mut query = account::Entity::find().filter(account::Column::ErasedAt.is_null());
     if let Some(role) = role {
         let holders = if role == Role::CouncilMember {
             council_member::Entity::find().select_only().column(council_member::Column::AccountId).into_query()
@@ -616,7 +617,18 @@ pub(crate) async fn bump_council(
     Ok(())
 }
 
+/// An account that exists: an erased one does not.
 async fn load_existing(db: &impl ConnectionTrait, account_id: i64) -> Result<AccountView, DomainError> {
+    let model = account::Entity::find_by_id(account_id)
+        .one(db)
+        .await?
+        .filter(|model| model.erased_at.is_none())
+        .ok_or_else(|| DomainError::NotFound(format!("account {account_id}")))?;
+    view(db, model).await
+}
+
+/// The account as stored, erased or not (for the erasure's own "after").
+async fn load_any(db: &impl ConnectionTrait, account_id: i64) -> Result<AccountView, DomainError> {
     let model = account::Entity::find_by_id(account_id)
         .one(db)
         .await?
@@ -781,13 +793,14 @@ pub async fn erase(db: &DatabaseConnection, actor: &Actor, account_id: i64) -> R
         // Not a PHC string: no password matches it.
         .col_expr(account::Column::PasswordHash, Expr::value("!erased"))
         .col_expr(account::Column::DisabledAt, Expr::value(Some(now)))
+        .col_expr(account::Column::ErasedAt, Expr::value(Some(now)))
         .col_expr(account::Column::UpdatedAt, Expr::value(now))
         .col_expr(account::Column::Version, Expr::col(account::Column::Version).add(1))
         .filter(account::Column::Id.eq(account_id))
         .exec(txn)
         .await?;
     super::sessions::revoke_all_in(txn, account_id, now).await?;
-    let after_view = load(txn, account_id).await?;
+    let after_view = load_any(txn, account_id).await?;
     let before = snapshot(&write, &before_view).await?;
     let after = snapshot(&write, &after_view).await?;
     write.record(actor, "account.erase", "account", account_id, Some(before), Some(after)).await?;

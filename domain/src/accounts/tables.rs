@@ -21,6 +21,8 @@ pub mod account {
         /// The organization a `body_officer` answers for.
         pub organization_id: Option<i64>,
         pub disabled_at: Option<DateTimeUtc>,
+        /// When the person was erased; an erased account no longer exists for the API.
+        pub erased_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
         /// Bumped by every change; the account's ETag.

@@ -1,6 +1,8 @@
 //! Reading and checking the audit log: events (with personal data masked), the exact bytes of
 //! each leaf, the hash chain's verification, and RFC 9162 tree heads and proofs.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
@@ -289,11 +291,75 @@ pub fn tree_head_signed_bytes(timestamp: u64, tree_size: u64, root_hash: &Hash) 
     bytes
 }
 
+/// The leaf hashes read so far, shared by one process's requests: the log only grows, so
+/// each leaf is read from the database once. Hashing runs on a blocking thread, one tree at
+/// a time, so that anonymous requests for heads and proofs queue for one core instead of
+/// taking every worker (each costs O(n) hashing: see BENCHMARKS.md).
+#[derive(Debug)]
+pub struct TreeCache {
+    leaves: tokio::sync::Mutex<Arc<Vec<Hash>>>,
+    hashing: tokio::sync::Semaphore,
+    /// The last root computed, by tree size.
+    root: std::sync::Mutex<Option<(u64, Hash)>>,
+}
+
+impl Default for TreeCache {
+    fn default() -> Self {
+        TreeCache {
+            leaves: tokio::sync::Mutex::new(Arc::new(Vec::new())),
+            hashing: tokio::sync::Semaphore::new(1),
+            root: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl TreeCache {
+    /// The first `size` leaf hashes (at least; callers slice).
+    async fn leaves(&self, db: &DatabaseConnection, size: u64) -> Result<Arc<Vec<Hash>>, DomainError> {
+        let mut cached = self.leaves.lock().await;
+        if (cached.len() as u64) < size {
+            let mut grown = Vec::with_capacity(size as usize);
+            grown.extend_from_slice(&cached);
+            read_leaves(db, &mut grown, size).await?;
+            *cached = Arc::new(grown);
+        }
+        Ok(cached.clone())
+    }
+
+    /// Runs `work` over the first `size` leaves on a blocking thread, one at a time.
+    async fn hash<T: Send + 'static>(
+        &self,
+        db: &DatabaseConnection,
+        size: u64,
+        work: impl FnOnce(&[Hash]) -> T + Send + 'static,
+    ) -> Result<T, DomainError> {
+        let leaves = self.leaves(db, size).await?;
+        let _turn = self.hashing.acquire().await.map_err(|_| DomainError::Inconsistent("tree cache closed".into()))?;
+        tokio::task::spawn_blocking(move || work(&leaves[..size as usize]))
+            .await
+            .map_err(|e| DomainError::Inconsistent(format!("hashing the tree failed: {e}")))
+    }
+
+    async fn root(&self, db: &DatabaseConnection, size: u64) -> Result<Hash, DomainError> {
+        if let Some((cached_size, root)) = *self.root.lock().expect("root cache lock")
+            && cached_size == size
+        {
+            return Ok(root);
+        }
+        let root = self.hash(db, size, merkle::root).await?;
+        *self.root.lock().expect("root cache lock") = Some((size, root));
+        Ok(root)
+    }
+}
+
 /// The current tree head, signed now.
-pub async fn tree_head(db: &DatabaseConnection, signer: &TreeSigner) -> Result<TreeHead, DomainError> {
+pub async fn tree_head(
+    db: &DatabaseConnection,
+    tree: &TreeCache,
+    signer: &TreeSigner,
+) -> Result<TreeHead, DomainError> {
     let size = head_size(db).await?;
-    let leaves = leaves(db, size).await?;
-    let root_hash = merkle::root(&leaves);
+    let root_hash = tree.root(db, size).await?;
     let timestamp = Utc::now().timestamp_millis().max(0) as u64;
     let signature = signer.key.sign(&tree_head_signed_bytes(timestamp, size, &root_hash)).to_bytes();
     Ok(TreeHead { tree_size: size, root_hash, timestamp, signature, key_id: signer.key_id.clone() })
@@ -302,6 +368,7 @@ pub async fn tree_head(db: &DatabaseConnection, signer: &TreeSigner) -> Result<T
 /// The audit path of leaf `index` in the tree of the first `tree_size` events (RFC 9162 §2.1.3.1).
 pub async fn inclusion_proof(
     db: &DatabaseConnection,
+    tree: &TreeCache,
     index: u64,
     tree_size: u64,
 ) -> Result<(Hash, Vec<Hash>), DomainError> {
@@ -312,13 +379,19 @@ pub async fn inclusion_proof(
     if index >= tree_size {
         return Err(DomainError::invalid("index", format!("must be less than tree_size ({tree_size})")));
     }
-    let leaves = leaves(db, tree_size).await?;
-    let path = merkle::inclusion_path(index, &leaves).map_err(|e| DomainError::invalid("index", e.to_string()))?;
-    Ok((leaves[index as usize], path))
+    let (leaf, path) =
+        tree.hash(db, tree_size, move |leaves| (leaves[index as usize], merkle::inclusion_path(index, leaves))).await?;
+    let path = path.map_err(|e| DomainError::invalid("index", e.to_string()))?;
+    Ok((leaf, path))
 }
 
 /// The consistency proof between the trees of the first `first` and `second` events (RFC 9162 §2.1.4.1).
-pub async fn consistency_proof(db: &DatabaseConnection, first: u64, second: u64) -> Result<Vec<Hash>, DomainError> {
+pub async fn consistency_proof(
+    db: &DatabaseConnection,
+    tree: &TreeCache,
+    first: u64,
+    second: u64,
+) -> Result<Vec<Hash>, DomainError> {
     let size = head_size(db).await?;
     if second == 0 || second > size {
         return Err(DomainError::invalid("second", format!("must be 1 to the log's size, {size}")));
@@ -326,8 +399,9 @@ pub async fn consistency_proof(db: &DatabaseConnection, first: u64, second: u64)
     if first == 0 || first > second {
         return Err(DomainError::invalid("first", format!("must be 1 to second ({second})")));
     }
-    let leaves = leaves(db, second).await?;
-    merkle::consistency_path(first, &leaves).map_err(|e| DomainError::invalid("first", e.to_string()))
+    tree.hash(db, second, move |leaves| merkle::consistency_path(first, leaves))
+        .await?
+        .map_err(|e| DomainError::invalid("first", e.to_string()))
 }
 
 async fn head_size(db: &DatabaseConnection) -> Result<u64, DomainError> {
@@ -338,10 +412,8 @@ async fn head_size(db: &DatabaseConnection) -> Result<u64, DomainError> {
     Ok(head.size as u64)
 }
 
-/// The leaf hashes of the first `size` events. 32 bytes an event: a million events is 32 MiB,
-/// read in chunks.
-async fn leaves(db: &DatabaseConnection, size: u64) -> Result<Vec<Hash>, DomainError> {
-    let mut leaves = Vec::with_capacity(size as usize);
+/// Appends leaf hashes to `leaves` until it holds the first `size`, in chunks.
+async fn read_leaves(db: &DatabaseConnection, leaves: &mut Vec<Hash>, size: u64) -> Result<(), DomainError> {
     while (leaves.len() as u64) < size {
         let from = leaves.len() as i64;
         let rows: Vec<(i64, String)> = audit_event::Entity::find()
@@ -365,7 +437,7 @@ async fn leaves(db: &DatabaseConnection, size: u64) -> Result<Vec<Hash>, DomainE
             leaves.push(unhex(&leaf).ok_or_else(|| DomainError::Inconsistent(format!("event {seq}'s leaf hash")))?);
         }
     }
-    Ok(leaves)
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -34,6 +34,8 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
         .col(text_null("ngo_name"))
         .col(big_integer_null("organization_id"))
         .col(timestamp_with_time_zone_null("disabled_at"))
+        // Set when the person was erased: the row stays for what refers to it, as nobody.
+        .col(timestamp_with_time_zone_null("erased_at"))
         .col(timestamp_with_time_zone("created_at"))
         .col(timestamp_with_time_zone("updated_at"))
         .col(big_integer("version").default(1))
