@@ -238,6 +238,9 @@ impl From<DomainError> for ApiError {
             ))),
             error @ DomainError::IdempotencyKeyReused => ApiError::unprocessable("Idempotency-Key", error.to_string()),
             DomainError::InvalidCredentials => ApiError::invalid_credentials(),
+            error @ DomainError::Busy => {
+                ApiError::Unavailable(Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string())))
+            }
             other => ApiError::internal(&other),
         }
     }

@@ -35,6 +35,9 @@ pub enum DomainError {
     /// An idempotency key came again with another request.
     #[error("this Idempotency-Key was used with another request")]
     IdempotencyKeyReused,
+    /// Too many writes queued for the audit log's head; the write did not happen.
+    #[error("too many writes at once; retry in a few seconds")]
+    Busy,
     /// Wrong email or password, or a refresh token that is unknown, expired, used or revoked.
     #[error("invalid credentials")]
     InvalidCredentials,

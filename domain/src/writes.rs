@@ -65,8 +65,21 @@ impl Write {
     /// Begins the transaction and locks the log's head.
     pub async fn begin(db: &DatabaseConnection) -> Result<Write, DomainError> {
         let txn = db.begin().await?;
+        if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            // Writers queue for the head; past this, the write gives up with 503 rather than
+            // holding its pooled connection while the queue grows. (SQLite waits as long as
+            // its busy timeout, 10 s, and then fails the same way.)
+            txn.execute_unprepared("SET LOCAL lock_timeout = '10s'").await?;
+        }
         // A no-op update: the row lock (PostgreSQL) or the write lock (SQLite) is the point.
-        txn.execute_unprepared("UPDATE audit_head SET size = size WHERE id = 1").await?;
+        txn.execute_unprepared("UPDATE audit_head SET size = size WHERE id = 1").await.map_err(|error| {
+            let text = error.to_string();
+            if text.contains("lock timeout") || text.contains("database is locked") {
+                DomainError::Busy
+            } else {
+                DomainError::Database(error)
+            }
+        })?;
         let head = audit_head::Entity::find_by_id(1)
             .one(&txn)
             .await?
