@@ -68,6 +68,9 @@ pub struct Settings {
     /// Failed logins allowed per account and per client address in a minute; the next
     /// attempt gets 429.
     pub login_failures_per_minute: u32,
+    /// How long `/v1/audit/verify` serves the result of one full check of the chain (which
+    /// reads the whole log: 15 s at a million events) before a request runs the next.
+    pub audit_verify_every_seconds: u64,
 }
 
 /// A secret from the configuration; its `Debug` hides it.
@@ -133,6 +136,7 @@ impl Default for Settings {
             audit_signing_key: None,
             password_hash_concurrency: 2,
             login_failures_per_minute: 5,
+            audit_verify_every_seconds: 60,
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub signer: TreeSigner,
     pub trust_forwarded_for: bool,
+    /// How long `/v1/audit/verify` serves one check's result.
+    pub verify_every: Duration,
 }
 
 /// The keys a server signs with: access tokens and audit tree heads.
@@ -89,6 +91,7 @@ impl AppState {
             metrics: Metrics::new(settings.database_max_connections),
             signer: keys.audit,
             trust_forwarded_for: settings.trust_forwarded_for,
+            verify_every: Duration::from_secs(settings.audit_verify_every_seconds),
         }
     }
 
@@ -102,6 +105,7 @@ impl AppState {
             metrics: Metrics::new(0),
             signer: TreeSigner::new(ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])),
             trust_forwarded_for: false,
+            verify_every: Duration::ZERO,
         }
     }
 }
@@ -159,7 +163,13 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             ImportsApi { db: db.clone() },
             open_data,
             people,
-            AuditApi { db, signer: state.signer.clone(), tree: Arc::new(Default::default()) },
+            AuditApi {
+                db,
+                signer: state.signer.clone(),
+                tree: Arc::new(Default::default()),
+                verified: Arc::new(Default::default()),
+                verify_every: state.verify_every,
+            },
         ),
         "Scrutiny",
         env!("CARGO_PKG_VERSION"),

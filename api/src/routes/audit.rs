@@ -1,7 +1,6 @@
 //! The audit log, public and verifiable: events, the exact bytes of each, the chain's
 //! check, and RFC 9162 signed tree heads with inclusion and consistency proofs.
 
-use crate::dto::Timestamp;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use poem::Request;
@@ -14,7 +13,7 @@ use domain::audit::{self, EventFilter, EventView, TreeCache, TreeSigner};
 use domain::pagination::Limit;
 
 use super::ApiTags;
-use crate::dto::{Page, RawJson};
+use crate::dto::{Page, RawJson, Timestamp};
 use crate::error::{ApiError, ApiResult};
 
 pub struct AuditApi {
@@ -22,6 +21,10 @@ pub struct AuditApi {
     pub signer: TreeSigner,
     /// The leaves read so far and the last root, shared by this process's requests.
     pub tree: std::sync::Arc<TreeCache>,
+    /// The last verification and when it ran; one runs at a time.
+    pub verified: std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, Verification)>>>,
+    /// How long a verification's result is served before the next request runs another.
+    pub verify_every: std::time::Duration,
 }
 
 /// One audit event, with personal data masked.
@@ -73,6 +76,9 @@ impl From<EventView> for AuditEvent {
 pub struct Verification {
     /// Whether every event is intact and in place.
     pub ok: bool,
+    /// When the chain was recomputed (RFC 3339, UTC). A full check reads the whole log, so
+    /// its result is served for `audit_verify_every_seconds` (60 by default).
+    pub checked_at: Timestamp,
     /// Events checked before the first break (all of them when `ok`).
     pub checked: u64,
     /// How many events the log's head says it holds.
@@ -251,13 +257,23 @@ impl AuditApi {
     /// that was edited, removed, inserted or moved.
     #[oai(path = "/v1/audit/verify", method = "get", operation_id = "verifyAuditLog")]
     async fn verify(&self) -> ApiResult<VerificationResponse> {
+        // Requests arriving while a check runs wait for it and share its result.
+        let mut last = self.verified.lock().await;
+        if let Some((at, verification)) = last.as_ref()
+            && at.elapsed() < self.verify_every
+        {
+            return Ok(VerificationResponse::Ok(Json(verification.clone())));
+        }
         let result = audit::verify(&self.db).await?;
-        Ok(VerificationResponse::Ok(Json(Verification {
+        let verification = Verification {
             ok: result.first_broken.is_none(),
+            checked_at: chrono::Utc::now().into(),
             checked: result.checked,
             tree_size: result.head_size,
             first_broken: result.first_broken.map(|b| BrokenEvent { seq: b.seq, reason: b.reason }),
-        })))
+        };
+        *last = Some((std::time::Instant::now(), verification.clone()));
+        Ok(VerificationResponse::Ok(Json(verification)))
     }
 
     /// Get the signed tree head

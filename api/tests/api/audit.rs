@@ -239,3 +239,15 @@ async fn reordered_rows_are_detected() {
     let broken = first_broken(&app).await;
     assert_eq!(broken["seq"], 1, "{broken}");
 }
+
+#[tokio::test]
+async fn a_full_check_is_shared_for_the_configured_time() {
+    let app = crate::helpers::spawn_app_with(|settings| settings.audit_verify_every_seconds = 3600).await;
+    register(&app, 2, 0).await;
+    let first = app.get_json("/v1/audit/verify").await;
+    assert!(first["checked_at"].as_str().unwrap().ends_with('Z'));
+    app.db.execute_unprepared("DELETE FROM audit_events WHERE seq = 1").await.unwrap();
+    // Within the hour, the check already made is served: the whole log is not read again.
+    let second = app.get_json("/v1/audit/verify").await;
+    assert_eq!(second, first);
+}

@@ -140,6 +140,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
         database_url: api::config::DatabaseUrl(database.url.clone()),
         bind: "127.0.0.1:0".parse().unwrap(),
+        // Tests tamper with the log and check again at once.
+        audit_verify_every_seconds: 0,
         ..Settings::default()
     };
     // A SQLite file gets keys generated beside it; PostgreSQL needs them configured.
