@@ -68,6 +68,10 @@ pub struct Settings {
     /// Failed logins allowed per account and per client address in a minute; the next
     /// attempt gets 429.
     pub login_failures_per_minute: u32,
+    /// Registrations accepted per client address in a minute: each costs a password hash,
+    /// and a taken email answers 409, so unthrottled registration would both load the
+    /// hashing threads and tell anyone which emails have accounts.
+    pub registrations_per_minute: u32,
     /// How long `/v1/audit/verify` serves the result of one full check of the chain (which
     /// reads the whole log: 15 s at a million events) before a request runs the next.
     pub audit_verify_every_seconds: u64,
@@ -136,6 +140,7 @@ impl Default for Settings {
             audit_signing_key: None,
             password_hash_concurrency: 2,
             login_failures_per_minute: 5,
+            registrations_per_minute: 20,
             audit_verify_every_seconds: 60,
         }
     }

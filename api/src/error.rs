@@ -162,6 +162,15 @@ impl ApiError {
         )
     }
 
+    /// Too many registrations from this address.
+    pub fn too_many_registrations(retry_after_seconds: u64) -> Self {
+        let detail = format!("too many registrations from this address; retry in {retry_after_seconds} s");
+        ApiError::TooManyRequests(
+            Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-registrations", detail)),
+            retry_after_seconds,
+        )
+    }
+
     /// A field of a body that cannot be accepted (422), named as the client sent it.
     pub fn unprocessable(name: &str, reason: impl Into<String>) -> Self {
         let reason = reason.into();

@@ -154,7 +154,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
     );
     let people = (
         AuthApi { auth: state.auth.clone(), trust_forwarded_for: state.trust_forwarded_for },
-        AccountsApi { db: db.clone(), auth: state.auth.clone() },
+        AccountsApi { db: db.clone(), auth: state.auth.clone(), trust_forwarded_for: state.trust_forwarded_for },
         CouncilsApi { db: db.clone(), auth: state.auth.clone() },
     );
     OpenApiService::new(

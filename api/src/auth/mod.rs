@@ -42,6 +42,8 @@ pub struct Auth {
     pub tokens: TokenIssuer,
     pub hasher: PasswordHasher,
     pub throttle: LoginThrottle,
+    /// Registrations per address: every one counts.
+    pub registrations: LoginThrottle,
     pub refresh_lifetime: chrono::Duration,
 }
 
@@ -58,6 +60,7 @@ impl Auth {
             },
             hasher: PasswordHasher::new(settings.password_hash_concurrency),
             throttle: LoginThrottle::new(settings.login_failures_per_minute),
+            registrations: LoginThrottle::new(settings.registrations_per_minute),
             refresh_lifetime: chrono::Duration::seconds(settings.refresh_token_seconds.max(1) as i64),
         })
     }
@@ -96,6 +99,11 @@ impl Auth {
             Err(DomainError::InvalidCredentials) => Err(ApiError::invalid_credentials()),
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// Counts a registration from this address; 429 past the limit.
+    pub fn registration(&self, client: IpAddr) -> Result<(), ApiError> {
+        self.registrations.attempt(&[format!("address:{client}")]).map_err(ApiError::too_many_registrations)
     }
 
     /// Rotates a refresh token.

@@ -22,6 +22,8 @@ use crate::preconditions::{etag, expected_version, idempotency_key};
 pub struct AccountsApi {
     pub db: DatabaseConnection,
     pub auth: Arc<Auth>,
+    /// Whether the registration throttle keys clients by `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 /// What an account may do.
@@ -271,10 +273,12 @@ impl AccountsApi {
     /// Register
     ///
     /// Creates a citizen's account. With `Idempotency-Key`, a retry returns the account the
-    /// first request created.
+    /// first request created. Each address may register 20 accounts a minute (configurable);
+    /// past that, 429 with `Retry-After`.
     #[oai(path = "/v1/accounts", method = "post", operation_id = "registerAccount")]
     async fn register(
         &self,
+        req: &Request,
         body: Json<NewAccount>,
         /// Makes a retry safe: the same key with the same body returns the first answer; with
         /// another body, 422.
@@ -285,6 +289,12 @@ impl AccountsApi {
         // a shortcut past argon2.
         let request = serde_json::json!({"email": body.email, "display_name": body.display_name});
         let key = idempotency_key(key.0.as_deref(), &request)?;
+        let client = crate::middleware::client_key(
+            req.remote_addr().as_socket_addr().copied(),
+            req.headers(),
+            self.trust_forwarded_for,
+        );
+        self.auth.registration(client)?;
         let registration = Registration {
             email: Email::new(&body.email)?,
             password: Password::new(&body.password)?,

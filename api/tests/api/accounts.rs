@@ -268,3 +268,20 @@ async fn a_burst_of_guesses_gets_no_more_tries_than_the_limit() {
     assert!(tried <= 5, "{tried} guesses were checked: {statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 50 - tried, "{statuses:?}");
 }
+
+#[tokio::test]
+async fn registrations_from_one_address_are_limited() {
+    let app = crate::helpers::spawn_app_with(|settings| settings.registrations_per_minute = 3).await;
+    let register = |i: usize| {
+        app.request(Method::POST, "/v1/accounts", None)
+            .json(&json!({"email": format!("r{i}@example.kz"), "password": PASSWORD, "display_name": "R"}))
+            .send()
+    };
+    for i in 0..3 {
+        assert_eq!(register(i).await.unwrap().status(), 201);
+    }
+    let refused = register(3).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert_problem(refused, 429).await;
+}
