@@ -1,7 +1,9 @@
-//! The one write path. Every change to the portal's records goes through a [`Write`]: one
+//! The one write path. Every change a person or the operator makes (accounts, roles,
+//! councils, and the findings to come) goes through a [`Write`]: one
 //! transaction that first locks the audit log's head, then lets the service check that its
 //! actor may touch the object, make the change and [`Write::record`] the audit event, and
-//! finally commits change and event together.
+//! finally commits change and event together. (Imported records are written by
+//! `crate::ingest`, whose import runs and rejects are their audit.)
 //!
 //! Locking the head first does two things: on PostgreSQL it serialises writers, so the
 //! hash chain and the Merkle tree grow one event at a time and a check made inside the
