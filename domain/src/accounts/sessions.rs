@@ -40,6 +40,13 @@ pub async fn start(db: &DatabaseConnection, account_id: i64, lifetime: Duration)
     let family = uuid_like();
     let token = new_token();
     let now = Utc::now();
+    // Expired tokens can only be refused: a day past expiry, drop this account's (its used
+    // ones included, so reuse of those is refused as unknown rather than by family).
+    refresh_token::Entity::delete_many()
+        .filter(refresh_token::Column::AccountId.eq(account_id))
+        .filter(refresh_token::Column::ExpiresAt.lt(now - Duration::days(1)))
+        .exec(db)
+        .await?;
     refresh_token::ActiveModel {
         account_id: Set(account_id),
         family: Set(family.clone()),
