@@ -73,7 +73,8 @@ pub struct Settings {
     /// hashing threads and tell anyone which emails have accounts.
     pub registrations_per_minute: u32,
     /// How long `/v1/audit/verify` serves the result of one full check of the chain (which
-    /// reads the whole log: 15 s at a million events) before a request runs the next.
+    /// reads the whole log: 15 to 20 s at a million events, see BENCHMARKS.md) before a
+    /// request runs the next.
     pub audit_verify_every_seconds: u64,
 }
 

@@ -179,9 +179,14 @@ pub struct PageRequest {
     pub after: Option<Cursor>,
 }
 
+/// The `limit` parameter as a page size, or 400 naming it.
+pub fn page_limit(limit: Option<u64>) -> ApiResult<Limit> {
+    Limit::new(limit).map_err(|reason| ApiError::invalid_param("limit", reason))
+}
+
 impl PageRequest {
     pub fn new(sort: Sort, limit: Option<u64>, cursor: Option<String>) -> ApiResult<PageRequest> {
-        let limit = Limit::new(limit).map_err(|reason| ApiError::invalid_param("limit", reason))?;
+        let limit = page_limit(limit)?;
         let after = cursor.as_deref().map(|token| Cursor::decode(token, sort.name())).transpose()?;
         Ok(PageRequest { sort, limit, after })
     }

@@ -2,6 +2,7 @@
 //! `If-Match` on updates (428 without it, 412 when stale), and `Idempotency-Key` on
 //! creating POSTs.
 
+use poem::Request;
 use poem_openapi::types::ToJSON;
 
 use domain::writes::IdempotencyKey;
@@ -13,6 +14,11 @@ use crate::error::{ApiError, ApiResult};
 /// may carry a suffix after a `.` (`"council-2-v5.kk"`), which `If-Match` ignores.
 pub fn etag(kind: &str, id: i64, version: i64) -> String {
     format!("\"{kind}-{id}-v{version}\"")
+}
+
+/// The same, for one of several representations of the version (a language, say).
+pub fn etag_of_variant(kind: &str, id: i64, version: i64, variant: &str) -> String {
+    format!("\"{kind}-{id}-v{version}.{variant}\"")
 }
 
 /// The version an update expects, from `If-Match`: 428 without the header; the first tag
@@ -35,9 +41,17 @@ pub fn expected_version(kind: &str, id: i64, if_match: Option<&str>) -> ApiResul
     Ok(Some(version.unwrap_or(-1)))
 }
 
-/// The idempotency key of a creating request, hashed with its parsed body.
-pub fn idempotency_key(header: Option<&str>, body: &impl ToJSON) -> ApiResult<Option<IdempotencyKey>> {
-    let Some(key) = header else { return Ok(None) };
+/// The idempotency key of a creating request, hashed with its parsed body. The header is
+/// read from the request itself: poem-openapi drops a value that is not visible ASCII as if
+/// it were absent, and a client must not believe a retry is safe when it is not.
+pub fn idempotency_key(req: &Request, declared: Option<&str>, body: &impl ToJSON) -> ApiResult<Option<IdempotencyKey>> {
+    let key = match declared {
+        Some(key) => key,
+        None if req.headers().contains_key("idempotency-key") => {
+            return Err(ApiError::unprocessable("Idempotency-Key", "must be 1 to 255 printable ASCII characters"));
+        }
+        None => return Ok(None),
+    };
     Ok(Some(IdempotencyKey::new(key, &body.to_json())?))
 }
 

@@ -4,6 +4,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
@@ -59,6 +62,44 @@ pub struct Page<T> {
     pub total: u64,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<Cursor>,
+}
+
+impl<T> Page<T> {
+    /// The same page with each item turned into something else.
+    pub fn try_map<U, E>(self, present: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(present).collect::<Result<_, _>>()?,
+            total: self.total,
+            next: self.next,
+        })
+    }
+}
+
+/// One page of `query` in ascending order of its integer key column `key` (read back from a
+/// row by `key_of`), after `cursor`, which must belong to the ordering named `sort`.
+pub async fn by_key<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    key: E::Column,
+    key_of: impl Fn(&E::Model) -> i64,
+    sort: &str,
+    cursor: Option<&str>,
+    limit: Limit,
+) -> Result<Page<E::Model>, DomainError>
+where
+    E::Model: Sync,
+{
+    let after = cursor.map(|token| Cursor::decode(token, sort)).transpose()?;
+    let total = query.clone().count(db).await?;
+    let query = match &after {
+        Some(after) => query.filter(key.gt(after.id)),
+        None => query,
+    };
+    let mut items = query.order_by_asc(key).limit(limit.get() + 1).all(db).await?;
+    let more = items.len() as u64 > limit.get();
+    items.truncate(limit.get() as usize);
+    let next = if more { items.last().map(|last| Cursor::after_id(sort, key_of(last))) } else { None };
+    Ok(Page { items, total, next })
 }
 
 /// A page size within bounds: 1 to [`MAX_LIMIT`].

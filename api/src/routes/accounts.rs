@@ -11,12 +11,11 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use sea_orm::DatabaseConnection;
 
 use domain::accounts::{self, AccountChanges, AccountView, Email, Grant, MeView, Password, Registration};
-use domain::pagination::Limit;
 
 use super::ApiTags;
 use crate::auth::{Auth, BearerAuth};
 use crate::dto::{LocalizedName, OrganizationKind, Page, preferred_language};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::preconditions::{etag, expected_version, idempotency_key};
 
 pub struct AccountsApi {
@@ -288,7 +287,7 @@ impl AccountsApi {
         // The password stays out of the stored request hash: a plain SHA-256 of it would be
         // a shortcut past argon2.
         let request = serde_json::json!({"email": body.email, "display_name": body.display_name});
-        let key = idempotency_key(key.0.as_deref(), &request)?;
+        let key = idempotency_key(req, key.0.as_deref(), &request)?;
         let client = crate::middleware::client_key(
             req.remote_addr().as_socket_addr().copied(),
             req.headers(),
@@ -342,7 +341,7 @@ impl AccountsApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<AccountPageResponse> {
         let actor = self.auth.actor(&bearer).await?;
-        let limit = Limit::new(limit.0).map_err(|reason| ApiError::invalid_param("limit", reason))?;
+        let limit = crate::lists::page_limit(limit.0)?;
         let page = accounts::list(&self.db, &actor, role.0.map(Into::into), cursor.0.as_deref(), limit).await?;
         Ok(AccountPageResponse::Ok(Json(Page::new(req, limit, page, Account::from))))
     }
@@ -409,6 +408,7 @@ impl AccountsApi {
     #[oai(path = "/v1/accounts/:id/roles", method = "post", operation_id = "grantRole")]
     async fn grant(
         &self,
+        req: &Request,
         bearer: BearerAuth,
         /// The account's id.
         #[oai(name = "id")]
@@ -419,7 +419,7 @@ impl AccountsApi {
         body: Json<RoleGrant>,
     ) -> ApiResult<AccountResponse> {
         let actor = self.auth.actor(&bearer).await?;
-        let key = idempotency_key(key.0.as_deref(), &body.0)?;
+        let key = idempotency_key(req, key.0.as_deref(), &body.0)?;
         let grant = Grant {
             role: Some(body.0.role.into()),
             council_id: body.0.council_id,

@@ -10,7 +10,6 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use sea_orm::DatabaseConnection;
 
 use domain::audit::{self, EventFilter, EventView, TreeCache, TreeSigner};
-use domain::pagination::Limit;
 
 use super::ApiTags;
 use crate::dto::{Page, RawJson, Timestamp};
@@ -229,7 +228,7 @@ impl AuditApi {
         #[oai(name = "cursor", validator(min_length = 1, max_length = 512, pattern = r"^[A-Za-z0-9_-]+$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<AuditEventPageResponse> {
-        let limit = Limit::new(limit.0).map_err(|reason| ApiError::invalid_param("limit", reason))?;
+        let limit = crate::lists::page_limit(limit.0)?;
         let filter = EventFilter { object_type: object_type.0, object_id: object_id.0 };
         let page = audit::events(&self.db, &filter, cursor.0.as_deref(), limit).await?;
         Ok(AuditEventPageResponse::Ok(Json(Page::new(req, limit, page, AuditEvent::from))))

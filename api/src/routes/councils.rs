@@ -11,13 +11,12 @@ use sea_orm::DatabaseConnection;
 
 use domain::accounts::councils::{self, CouncilDetail as CouncilDetailView, CouncilView, NewCouncil, NewMember};
 use domain::names::Language;
-use domain::pagination::Limit;
 
 use super::ApiTags;
 use crate::auth::{Auth, BearerAuth};
 use crate::dto::{LocalizedName, Page, preferred_language};
-use crate::error::{ApiError, ApiResult};
-use crate::preconditions::{etag, expected_version, idempotency_key};
+use crate::error::ApiResult;
+use crate::preconditions::{etag_of_variant, expected_version, idempotency_key};
 
 pub struct CouncilsApi {
     pub db: DatabaseConnection,
@@ -164,8 +163,7 @@ fn council_tag(detail: &CouncilDetailView, language: Language) -> String {
         Language::Kk => "kk",
         Language::En => "en",
     };
-    let tag = etag("council", detail.council.id, detail.council.version);
-    format!("{}.{suffix}\"", tag.trim_end_matches('"'))
+    etag_of_variant("council", detail.council.id, detail.council.version, suffix)
 }
 
 #[OpenApi(tag = "ApiTags::Councils")]
@@ -187,7 +185,7 @@ impl CouncilsApi {
         #[oai(name = "cursor", validator(min_length = 1, max_length = 512, pattern = r"^[A-Za-z0-9_-]+$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<CouncilPageResponse> {
-        let limit = Limit::new(limit.0).map_err(|reason| ApiError::invalid_param("limit", reason))?;
+        let limit = crate::lists::page_limit(limit.0)?;
         let page = councils::list(&self.db, host.0, cursor.0.as_deref(), limit).await?;
         let language = preferred_language(req);
         Ok(CouncilPageResponse::Ok(Json(Page::new(req, limit, page, |view| Council::new(view, language)))))
@@ -225,7 +223,7 @@ impl CouncilsApi {
         body: Json<CouncilInput>,
     ) -> ApiResult<CouncilCreated> {
         let actor = self.auth.actor(&bearer).await?;
-        let key = idempotency_key(key.0.as_deref(), &body.0)?;
+        let key = idempotency_key(req, key.0.as_deref(), &body.0)?;
         let name = body.0.name.map_or_else(domain::LocalizedName::default, |n| domain::LocalizedName {
             ru: n.ru,
             kk: n.kk,

@@ -10,7 +10,6 @@ use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use domain::ocds;
-use domain::pagination::Limit;
 
 use super::ApiTags;
 use crate::error::{ApiError, ApiResult};
@@ -75,7 +74,7 @@ impl OcdsApi {
         #[oai(name = "cursor")]
         cursor: Query<Option<String>>,
     ) -> ApiResult<ReleasePackageResponse> {
-        let limit = Limit::new(limit.0).map_err(|reason| ApiError::invalid_param("limit", reason))?;
+        let limit = crate::lists::page_limit(limit.0)?;
         let after = cursor.0.as_deref().map(ocds::decode_cursor).transpose()?;
         let page = ocds::releases(&self.db, after.as_ref(), limit).await?;
         let base = base_url(request);

@@ -11,7 +11,7 @@ use domain::search::{self as search_domain, SORT_BY_RELEVANCE, SearchQuery, Sear
 
 use super::ApiTags;
 use crate::dto::{Links, LocalizedName, preferred_language};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 pub struct SearchApi {
     pub db: DatabaseConnection,
@@ -148,7 +148,7 @@ impl SearchApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<SearchResponse> {
         let text = SearchText::parse(&q.0)?;
-        let limit = Limit::new(limit.0).map_err(|reason| ApiError::invalid_param("limit", reason))?;
+        let limit = crate::lists::page_limit(limit.0)?;
         let after = cursor.0.as_deref().map(|token| Cursor::decode(token, SORT_BY_RELEVANCE)).transpose()?;
         let kinds = kind.0.unwrap_or_default().into_iter().map(Into::into).collect();
         let page = search_domain::search(&self.db, &SearchQuery { text, kinds, limit, after }).await?;

@@ -285,3 +285,87 @@ async fn registrations_from_one_address_are_limited() {
     assert!(refused.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
     assert_problem(refused, 429).await;
 }
+
+#[tokio::test]
+async fn bad_writes_are_refused_naming_the_field() {
+    let app = spawn_seeded_app().await;
+    let admin = app.user(&["admin"], None, None).await;
+    let citizen = app.user(&["citizen"], None, None).await;
+    let supplier = app.get_json("/v1/organizations?kind=supplier&limit=1").await["items"][0]["id"].clone();
+    let council = app.get_json("/v1/councils?limit=1").await["items"][0]["id"].clone();
+    let council_path = format!("/v1/councils/{council}");
+    let council_tag = app.get(&council_path).await.headers()["etag"].to_str().unwrap().to_owned();
+    let roles = format!("/v1/accounts/{}/roles", citizen.id);
+    let cases = [
+        (
+            Method::POST,
+            roles.clone(),
+            None,
+            json!({"role": "body_officer", "organization_id": supplier}),
+            "organization_id",
+        ),
+        (Method::POST, roles.clone(), None, json!({"role": "council_member"}), "council_id"),
+        (Method::POST, roles.clone(), None, json!({"role": "council_member", "council_id": 999_999}), "council_id"),
+        (
+            Method::POST,
+            roles.clone(),
+            None,
+            json!({"role": "council_member", "council_id": council, "position": "king"}),
+            "position",
+        ),
+        (Method::POST, roles.clone(), None, json!({"role": "ngo"}), "ngo_name"),
+        (
+            Method::POST,
+            "/v1/councils".to_owned(),
+            None,
+            json!({"host_organization_id": supplier}),
+            "host_organization_id",
+        ),
+        (
+            Method::PUT,
+            format!("{council_path}/members"),
+            Some(council_tag.clone()),
+            json!({"members": [{"account_id": citizen.id, "position": "king"}]}),
+            "members[0].position",
+        ),
+        (
+            Method::PUT,
+            format!("{council_path}/members"),
+            Some(council_tag.clone()),
+            json!({"members": [{"account_id": citizen.id}, {"account_id": citizen.id}]}),
+            "members[1].account_id",
+        ),
+        (
+            Method::PUT,
+            format!("{council_path}/members"),
+            Some(council_tag.clone()),
+            json!({"members": [{"account_id": 999_999}]}),
+            "members[0].account_id",
+        ),
+    ];
+    for (method, path, if_match, body, field) in cases {
+        let mut request = app.request(method.clone(), &path, Some(&admin.token)).json(&body);
+        if let Some(tag) = if_match {
+            request = request.header("if-match", tag);
+        }
+        let problem = assert_problem(request.send().await.unwrap(), 422).await;
+        assert_eq!(problem["invalid_params"][0]["name"], field, "{method} {path} {body}: {problem}");
+    }
+
+    // An Idempotency-Key too long or not printable ASCII is refused by name.
+    for key in ["k".repeat(256), "ключ".to_owned()] {
+        let response = app
+            .request(Method::POST, "/v1/accounts", None)
+            .header("idempotency-key", key.as_bytes())
+            .json(&json!({"email": "k@example.kz", "password": PASSWORD, "display_name": "K"}))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem["invalid_params"][0]["name"], "Idempotency-Key", "{problem}");
+    }
+    // Nothing was granted or seated by the refused writes.
+    let me: Value =
+        app.request(Method::GET, "/v1/me", Some(&citizen.token)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["roles"], json!(["citizen"]));
+}

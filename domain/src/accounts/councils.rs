@@ -17,7 +17,7 @@ use super::{Actor, Role};
 use crate::DomainError;
 use crate::entities::{OrganizationKind, organization};
 use crate::names::LocalizedName;
-use crate::pagination::{Cursor, Limit, Page};
+use crate::pagination::{Limit, Page, by_key};
 use crate::writes::{IdempotencyKey, Write};
 
 /// The most members one council may have set at once.
@@ -70,29 +70,16 @@ pub async fn list(
     cursor: Option<&str>,
     limit: Limit,
 ) -> Result<Page<CouncilView>, DomainError> {
-    const SORT: &str = "councils";
-    let after = cursor.map(|token| Cursor::decode(token, SORT)).transpose()?;
     let mut query = council::Entity::find();
     if let Some(host) = host_organization_id {
         query = query.filter(council::Column::HostOrganizationId.eq(host));
     }
-    let total = query.clone().count(db).await?;
-    if let Some(after) = &after {
-        query = query.filter(council::Column::Id.gt(after.id));
-    }
-    let rows = query.order_by_asc(council::Column::Id).limit(limit.get() + 1).all(db).await?;
-    let more = rows.len() as u64 > limit.get();
-    let rows: Vec<_> = rows.into_iter().take(limit.get() as usize).collect();
-    let counts = member_counts(db, rows.iter().map(|c| c.id).collect()).await?;
-    let items: Vec<CouncilView> = rows
-        .into_iter()
-        .map(|row| {
-            let count = counts.get(&row.id).copied();
-            view(row, count)
-        })
-        .collect();
-    let next = if more { items.last().map(|last| Cursor::after_id(SORT, last.id)) } else { None };
-    Ok(Page { items, total, next })
+    let page = by_key(db, query, council::Column::Id, |row| row.id, "councils", cursor, limit).await?;
+    let counts = member_counts(db, page.items.iter().map(|c| c.id).collect()).await?;
+    page.try_map(|row| {
+        let count = counts.get(&row.id).copied();
+        Ok(view(row, count))
+    })
 }
 
 /// A council with its members.

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -59,8 +59,9 @@ impl fmt::Debug for Password {
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     /// A hash to check against when no account has the email, so that an unknown email
-    /// costs what a wrong password costs.
-    decoy: Arc<String>,
+    /// costs what a wrong password costs. Made on first need, on a hashing thread: printing
+    /// the spec or running a command should not pay for it.
+    decoy: Arc<OnceLock<String>>,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -71,8 +72,7 @@ impl fmt::Debug for PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(concurrency: usize) -> Self {
-        let decoy = hash_now(&format!("decoy-{:x}", u128::from_le_bytes(crate::writes::random_bytes::<16>())));
-        PasswordHasher { permits: Arc::new(Semaphore::new(concurrency.max(1))), decoy: Arc::new(decoy) }
+        PasswordHasher { permits: Arc::new(Semaphore::new(concurrency.max(1))), decoy: Arc::new(OnceLock::new()) }
     }
 
     /// The PHC string of a new password.
@@ -88,11 +88,17 @@ impl PasswordHasher {
             return Ok(false);
         }
         let known = stored.is_some();
-        let stored = stored.map_or_else(|| self.decoy.as_str().to_owned(), str::to_owned);
+        let stored = stored.map(str::to_owned);
+        let decoy = self.decoy.clone();
         let password = password.to_owned();
         let matches = self
             .run(move || {
-                PasswordHash::new(&stored)
+                let stored = stored.as_deref().unwrap_or_else(|| {
+                    decoy.get_or_init(|| {
+                        hash_now(&format!("decoy-{:x}", u128::from_le_bytes(crate::writes::random_bytes::<16>())))
+                    })
+                });
+                PasswordHash::new(stored)
                     .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
             })
             .await?;

@@ -16,7 +16,7 @@ use super::tables::{account, account_role, council, council_member};
 use super::{Actor, Password, PasswordHasher, Principal, Role};
 use crate::DomainError;
 use crate::entities::{OrganizationKind, organization};
-use crate::pagination::{Cursor, Limit, Page};
+use crate::pagination::{Limit, Page, by_key};
 use crate::writes::{IdempotencyKey, Write};
 
 /// The longest display name, NGO name or email accepted, in characters.
@@ -207,7 +207,7 @@ async fn insert_account(
             .insert(txn)
             .await?;
     }
-    let view = load(txn, model.id).await?;
+    let view = load_existing(txn, model.id).await?;
     let after = snapshot(write, &view).await?;
     write.record(actor, "account.create", "account", view.id, None, Some(after)).await?;
     Ok(view)
@@ -322,7 +322,7 @@ async fn apply_grant(
         }
     }
     touch(txn, account_id, now).await?;
-    let after_view = load(txn, account_id).await?;
+    let after_view = load_existing(txn, account_id).await?;
     let before = snapshot(write, &before_view).await?;
     let after = snapshot(write, &after_view).await?;
     write.record(actor, &format!("account.grant.{role}"), "account", account_id, Some(before), Some(after)).await?;
@@ -383,7 +383,7 @@ pub async fn revoke(
         }
     }
     touch(txn, account_id, now).await?;
-    let after_view = load(txn, account_id).await?;
+    let after_view = load_existing(txn, account_id).await?;
     let before = snapshot(&write, &before_view).await?;
     let after = snapshot(&write, &after_view).await?;
     write.record(actor, &format!("account.revoke.{role}"), "account", account_id, Some(before), Some(after)).await?;
@@ -449,7 +449,7 @@ pub async fn update(
             bump_council(txn, seat.council_id, now).await?;
         }
     }
-    let after_view = load(txn, account_id).await?;
+    let after_view = load_existing(txn, account_id).await?;
     let before = snapshot(&write, &before_view).await?;
     let after = snapshot(&write, &after_view).await?;
     let action = match changes.disabled {
@@ -481,8 +481,6 @@ pub async fn list(
     if !actor.is_admin() {
         return Err(DomainError::Forbidden("only admins list accounts".into()));
     }
-    const SORT: &str = "accounts";
-    let after = cursor.map(|token| Cursor::decode(token, SORT)).transpose()?;
     let mut query = account::Entity::find().filter(account::Column::ErasedAt.is_null());
     if let Some(role) = role {
         let holders = if role == Role::CouncilMember {
@@ -496,18 +494,9 @@ pub async fn list(
         };
         query = query.filter(account::Column::Id.in_subquery(holders));
     }
-    let total = query.clone().count(db).await?;
-    if let Some(after) = &after {
-        query = query.filter(account::Column::Id.gt(after.id));
-    }
-    let rows = query.order_by_asc(account::Column::Id).limit(limit.get() + 1).all(db).await?;
-    let more = rows.len() as u64 > limit.get();
-    let mut items = Vec::new();
-    for row in rows.into_iter().take(limit.get() as usize) {
-        items.push(view(db, row).await?);
-    }
-    let next = if more { items.last().map(|last| Cursor::after_id(SORT, last.id)) } else { None };
-    Ok(Page { items, total, next })
+    let page = by_key(db, query, account::Column::Id, |row| row.id, "accounts", cursor, limit).await?;
+    let items = views(db, page.items).await?;
+    Ok(Page { items, total: page.total, next: page.next })
 }
 
 /// What the holder of a token for `account_id` may do; `None` when the account does not
@@ -636,42 +625,53 @@ async fn load_any(db: &impl ConnectionTrait, account_id: i64) -> Result<AccountV
     view(db, model).await
 }
 
-async fn load(db: &impl ConnectionTrait, account_id: i64) -> Result<AccountView, DomainError> {
-    load_existing(db, account_id).await
+async fn view(db: &impl ConnectionTrait, model: account::Model) -> Result<AccountView, DomainError> {
+    let mut views = views(db, vec![model]).await?;
+    views.pop().ok_or_else(|| DomainError::Inconsistent("an account's view went missing".into()))
 }
 
-async fn view(db: &impl ConnectionTrait, model: account::Model) -> Result<AccountView, DomainError> {
-    let mut roles: BTreeSet<Role> = account_role::Entity::find()
-        .filter(account_role::Column::AccountId.eq(model.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|row| row.role.parse().ok())
-        .collect();
-    let councils: Vec<Seat> = council_member::Entity::find()
-        .filter(council_member::Column::AccountId.eq(model.id))
+/// The accounts with their roles and seats, in two queries whatever their number.
+async fn views(db: &impl ConnectionTrait, models: Vec<account::Model>) -> Result<Vec<AccountView>, DomainError> {
+    use std::collections::BTreeMap;
+    let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
+    let mut roles: BTreeMap<i64, BTreeSet<Role>> = BTreeMap::new();
+    for row in account_role::Entity::find().filter(account_role::Column::AccountId.is_in(ids.clone())).all(db).await? {
+        if let Ok(role) = row.role.parse() {
+            roles.entry(row.account_id).or_default().insert(role);
+        }
+    }
+    let mut seats: BTreeMap<i64, Vec<Seat>> = BTreeMap::new();
+    for seat in council_member::Entity::find()
+        .filter(council_member::Column::AccountId.is_in(ids))
         .order_by_asc(council_member::Column::CouncilId)
         .all(db)
         .await?
-        .into_iter()
-        .map(|seat| Seat { council_id: seat.council_id, position: seat.position })
-        .collect();
-    if !councils.is_empty() {
-        roles.insert(Role::CouncilMember);
+    {
+        seats.entry(seat.account_id).or_default().push(Seat { council_id: seat.council_id, position: seat.position });
     }
-    Ok(AccountView {
-        id: model.id,
-        email: model.email,
-        display_name: model.display_name,
-        roles: roles.into_iter().collect(),
-        councils,
-        organization_id: model.organization_id,
-        ngo_name: model.ngo_name,
-        disabled: model.disabled_at.is_some(),
-        created_at: model.created_at,
-        updated_at: model.updated_at,
-        version: model.version,
-    })
+    Ok(models
+        .into_iter()
+        .map(|model| {
+            let councils = seats.remove(&model.id).unwrap_or_default();
+            let mut roles = roles.remove(&model.id).unwrap_or_default();
+            if !councils.is_empty() {
+                roles.insert(Role::CouncilMember);
+            }
+            AccountView {
+                id: model.id,
+                email: model.email,
+                display_name: model.display_name,
+                roles: roles.into_iter().collect(),
+                councils,
+                organization_id: model.organization_id,
+                ngo_name: model.ngo_name,
+                disabled: model.disabled_at.is_some(),
+                created_at: model.created_at,
+                updated_at: model.updated_at,
+                version: model.version,
+            }
+        })
+        .collect())
 }
 
 /// The account as the audit log keeps it: email and display name as salted hashes.

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::merkle::{self, Hash};
 use super::tables::{audit_event, audit_head};
 use crate::DomainError;
-use crate::pagination::{Cursor, Limit, Page};
+use crate::pagination::{Limit, Page, by_key};
 
 /// What replaces personal data in public views of the log.
 pub const MASKED: &str = "[personal data]";
@@ -54,8 +54,6 @@ pub async fn events(
     cursor: Option<&str>,
     limit: Limit,
 ) -> Result<Page<EventView>, DomainError> {
-    const SORT: &str = "audit";
-    let after = cursor.map(|token| Cursor::decode(token, SORT)).transpose()?;
     let mut query = audit_event::Entity::find();
     if let Some(object_type) = &filter.object_type {
         query = query.filter(audit_event::Column::ObjectType.eq(object_type));
@@ -63,15 +61,7 @@ pub async fn events(
     if let Some(object_id) = &filter.object_id {
         query = query.filter(audit_event::Column::ObjectId.eq(object_id));
     }
-    let total = sea_orm::PaginatorTrait::count(query.clone(), db).await?;
-    if let Some(after) = &after {
-        query = query.filter(audit_event::Column::Seq.gt(after.id));
-    }
-    let rows = query.order_by_asc(audit_event::Column::Seq).limit(limit.get() + 1).all(db).await?;
-    let more = rows.len() as u64 > limit.get();
-    let items: Vec<EventView> = rows.into_iter().take(limit.get() as usize).map(masked).collect::<Result<_, _>>()?;
-    let next = if more { items.last().map(|last| Cursor::after_id(SORT, last.seq)) } else { None };
-    Ok(Page { items, total, next })
+    by_key(db, query, audit_event::Column::Seq, |row| row.seq, "audit", cursor, limit).await?.try_map(masked)
 }
 
 /// The exact bytes of event `seq`, as hashed into its leaf.

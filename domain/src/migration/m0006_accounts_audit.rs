@@ -158,10 +158,23 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
         (members, vec![index("council_members", &["account_id"])]),
         (
             refresh_tokens,
-            vec![index("refresh_tokens", &["token_hash"]).unique().to_owned(), index("refresh_tokens", &["family"])],
+            vec![
+                index("refresh_tokens", &["token_hash"]).unique().to_owned(),
+                index("refresh_tokens", &["family"]),
+                // Disabling an account and pruning its expired tokens find them by account.
+                index("refresh_tokens", &["account_id", "expires_at"]),
+            ],
         ),
-        (revoked, vec![]),
-        (idempotency, vec![index("idempotency_keys", &["caller", "key"]).unique().to_owned()]),
+        // Pruned by expiry at each logout.
+        (revoked, vec![index("revoked_access_tokens", &["expires_at"])]),
+        (
+            idempotency,
+            vec![
+                index("idempotency_keys", &["caller", "key"]).unique().to_owned(),
+                // Pruned by age at each remembered response.
+                index("idempotency_keys", &["created_at"]),
+            ],
+        ),
         (events, vec![index("audit_events", &["object_type", "object_id", "seq"])]),
         (head, vec![]),
         (personal, vec![index("audit_personal_data", &["subject_account_id"])]),
