@@ -76,6 +76,22 @@ pub struct Settings {
     /// reads the whole log: 15 to 20 s at a million events, see BENCHMARKS.md) before a
     /// request runs the next.
     pub audit_verify_every_seconds: u64,
+    /// The largest attachment a finding takes, in bytes (20 MiB).
+    pub max_attachment_bytes: u64,
+    /// Where attachments are stored, by SHA-256; beside a SQLite database
+    /// (`scrutiny.db.attachments/`) when absent, required on PostgreSQL.
+    pub attachments_dir: Option<PathBuf>,
+    /// The working-day calendar file; the one shipped in `fixtures/calendar/` when absent.
+    pub calendar_file: Option<PathBuf>,
+    /// How often passed deadlines are looked for and recorded, in seconds.
+    pub deadline_sweep_seconds: u64,
+    /// Where the outbox is sent, as `smtp://host:port` or `smtps://user:pass@host`; without
+    /// it messages stay in the outbox.
+    pub smtp_url: Option<Secret>,
+    /// The sender of outgoing mail.
+    pub smtp_from: String,
+    /// How often the outbox is sent, and the first retry's delay, in seconds.
+    pub outbox_every_seconds: u64,
 }
 
 /// A secret from the configuration; its `Debug` hides it.
@@ -143,6 +159,13 @@ impl Default for Settings {
             login_failures_per_minute: 5,
             registrations_per_minute: 20,
             audit_verify_every_seconds: 60,
+            max_attachment_bytes: 20 * 1024 * 1024,
+            attachments_dir: None,
+            calendar_file: None,
+            deadline_sweep_seconds: 60,
+            smtp_url: None,
+            smtp_from: "Scrutiny <noreply@scrutiny.kz>".to_owned(),
+            outbox_every_seconds: 30,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod lists;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod preconditions;

@@ -11,6 +11,8 @@ mod m0004_list_indexes;
 mod m0005_import_runs;
 mod m0006_accounts_audit;
 mod m0007_import_rejects;
+mod m0008_findings;
+mod m0009_outbox;
 
 pub struct Migrator;
 
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_import_runs::Migration),
             Box::new(m0006_accounts_audit::Migration),
             Box::new(m0007_import_rejects::Migration),
+            Box::new(m0008_findings::Migration),
+            Box::new(m0009_outbox::Migration),
         ]
     }
 }
