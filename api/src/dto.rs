@@ -235,6 +235,11 @@ mod tests {
     }
 }
 
+/// An instant as the API writes it in text: RFC 3339 in UTC with `Z`.
+pub fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// An instant as the API writes it: RFC 3339 in UTC with `Z` (`2026-12-01T08:34:39.123456Z`).
 /// chrono's own `to_rfc3339` writes `+00:00`; this type is what the API promises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

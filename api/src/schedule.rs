@@ -48,3 +48,23 @@ pub fn spawn(db: DatabaseConnection, imports: &[ScheduledImport]) -> Vec<JoinHan
         })
         .collect()
 }
+
+/// The deadline task: at start, recounts open due dates on the calendar in effect; then every
+/// `every`, records the due dates that passed.
+pub fn spawn_deadlines(findings: domain::findings::Findings, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        match findings.recompute_deadlines().await {
+            Ok(0) => {}
+            Ok(changed) => tracing::info!(changed, "due dates recounted on the calendar in effect"),
+            Err(error) => tracing::error!(error = %error, "recounting due dates failed"),
+        }
+        loop {
+            match findings.record_passed_deadlines().await {
+                Ok(0) => {}
+                Ok(recorded) => tracing::info!(recorded, "passed due dates recorded"),
+                Err(error) => tracing::error!(error = %error, "recording passed due dates failed; next sweep retries"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}

@@ -18,10 +18,12 @@ use crate::routes::accounts::AccountsApi;
 use crate::routes::audit::AuditApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::bulk::BulkApi;
+use crate::routes::calendar::CalendarApi;
 use crate::routes::changes::ChangesApi;
 use crate::routes::contracts::ContractsApi;
 use crate::routes::councils::CouncilsApi;
 use crate::routes::decisions::DecisionsApi;
+use crate::routes::findings::FindingsApi;
 use crate::routes::imports::ImportsApi;
 use crate::routes::lots::LotsApi;
 use crate::routes::ocds::OcdsApi;
@@ -33,6 +35,9 @@ use crate::routes::search::SearchApi;
 use crate::routes::stats::StatsApi;
 use crate::routes::tenders::TendersApi;
 use domain::audit::TreeSigner;
+use domain::clock::Clock;
+use domain::findings::Findings;
+use domain::findings::calendar::Calendar;
 
 /// The spending records, read-only open data.
 type OpenDataApis = (
@@ -53,8 +58,11 @@ type OpenDataApis = (
 /// People: tokens, accounts and public councils.
 type PeopleApis = (AuthApi, AccountsApi, CouncilsApi);
 
+/// Scrutiny: findings and the calendar their deadlines count on.
+type ScrutinyApis = (FindingsApi, CalendarApi);
+
 /// Every operation, by area; a new area is one more entry.
-type Apis = (OperationsApi, ImportsApi, OpenDataApis, PeopleApis, AuditApi);
+type Apis = (OperationsApi, ImportsApi, OpenDataApis, PeopleApis, AuditApi, ScrutinyApis);
 
 /// What the operations share, built once per process.
 #[derive(Clone)]
@@ -66,6 +74,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// How long `/v1/audit/verify` serves one check's result.
     pub verify_every: Duration,
+    /// The findings service, with the calendar and the clock.
+    pub findings: Findings,
 }
 
 /// The keys a server signs with: access tokens and audit tree heads.
@@ -84,8 +94,9 @@ impl Keys {
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, settings: &Settings, keys: Keys) -> AppState {
+    pub fn new(db: DatabaseConnection, settings: &Settings, keys: Keys, calendar: Arc<Calendar>) -> AppState {
         AppState {
+            findings: Findings::new(db.clone(), calendar, Clock::system()),
             auth: Auth::new(db.clone(), settings, keys.jwt),
             db,
             metrics: Metrics::new(settings.database_max_connections),
@@ -101,6 +112,7 @@ impl AppState {
         let settings = Settings::default();
         AppState {
             auth: Auth::new(db.clone(), &settings, JwtKeys::ephemeral()),
+            findings: Findings::new(db.clone(), Arc::new(Calendar::shipped()), Clock::system()),
             db,
             metrics: Metrics::new(0),
             signer: TreeSigner::new(ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])),
@@ -170,6 +182,10 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                 verified: Arc::new(Default::default()),
                 verify_every: state.verify_every,
             },
+            (
+                FindingsApi { findings: state.findings.clone(), auth: state.auth.clone() },
+                CalendarApi { calendar: state.findings.calendar.clone(), clock: state.findings.clock.clone() },
+            ),
         ),
         "Scrutiny",
         env!("CARGO_PKG_VERSION"),
@@ -211,6 +227,10 @@ pub enum StartupError {
     Bind(#[from] std::io::Error),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    #[error("the working-day calendar: {0}")]
+    Calendar(#[from] domain::findings::calendar::CalendarError),
+    #[error("the mail settings: {0}")]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// A server bound to its port, not yet serving.
@@ -230,7 +250,11 @@ impl Application {
 
     /// Binds `settings.bind` with keys already loaded.
     pub async fn build_with_keys(settings: Settings, db: DatabaseConnection, keys: Keys) -> Result<Self, StartupError> {
-        let state = AppState::new(db, &settings, keys);
+        let calendar = match &settings.calendar_file {
+            Some(path) => Calendar::from_file(path)?,
+            None => Calendar::shipped(),
+        };
+        let state = AppState::new(db, &settings, keys, Arc::new(calendar));
         let acceptor = TcpListener::bind(settings.bind).into_acceptor().await?;
         let address = acceptor
             .local_addr()
@@ -244,9 +268,30 @@ impl Application {
         self.address
     }
 
+    /// The clock writes are stamped with and deadlines judged by; tests move it.
+    pub fn clock(&self) -> Clock {
+        self.state.findings.clock.clone()
+    }
+
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish (up to 10 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let schedule = crate::schedule::spawn(self.state.db.clone(), &self.settings.imports);
+        let mut schedule = crate::schedule::spawn(self.state.db.clone(), &self.settings.imports);
+        schedule.push(crate::schedule::spawn_deadlines(
+            self.state.findings.clone(),
+            Duration::from_secs(self.settings.deadline_sweep_seconds.max(1)),
+        ));
+        match crate::mail::Mailer::from_settings(&self.settings) {
+            Ok(Some(mailer)) => schedule.push(crate::mail::spawn_with_clock(
+                self.state.db.clone(),
+                mailer,
+                Duration::from_secs(self.settings.outbox_every_seconds.max(1)),
+                self.state.findings.clock.clone(),
+            )),
+            Ok(None) => tracing::info!("no SMTP server configured: messages stay in the outbox"),
+            Err(error) => {
+                tracing::error!(error = %error, "the SMTP settings are unusable: messages stay in the outbox")
+            }
+        }
         let app = routes(&self.state, &self.settings);
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))

@@ -66,6 +66,11 @@ pub struct Write {
 impl Write {
     /// Begins the transaction and locks the log's head.
     pub async fn begin(db: &DatabaseConnection) -> Result<Write, DomainError> {
+        Write::begin_at(db, Utc::now()).await
+    }
+
+    /// The same, stamped with `now` from a [`crate::clock::Clock`] (which tests move).
+    pub async fn begin_at(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Write, DomainError> {
         let txn = db.begin().await?;
         if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             // Writers queue for the head; past this, the write gives up with 503 rather than
@@ -86,7 +91,7 @@ impl Write {
             .one(&txn)
             .await?
             .ok_or_else(|| DomainError::Inconsistent("the audit log has no head row".into()))?;
-        Ok(Write { txn, size: head.size, last_hash: head.last_hash, now: Utc::now().trunc_subsecs(6) })
+        Ok(Write { txn, size: head.size, last_hash: head.last_hash, now: now.trunc_subsecs(6) })
     }
 
     /// The transaction, for the service's own reads and changes.

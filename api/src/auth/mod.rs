@@ -28,6 +28,15 @@ pub use tokens::TokenIssuer;
 #[oai(ty = "bearer", bearer_format = "JWT")]
 pub struct BearerAuth(pub Bearer);
 
+/// A bearer token where one is optional: reads that show more to some callers (a draft to
+/// its filers) and nothing less to anyone.
+#[derive(SecurityScheme)]
+pub enum MaybeBearer {
+    Bearer(BearerAuth),
+    #[oai(fallback)]
+    Anonymous,
+}
+
 /// What a successful login or refresh hands out. No `Debug`: it holds credentials.
 #[derive(Clone)]
 pub struct TokenGrant {
@@ -75,6 +84,14 @@ impl Auth {
             .await?
             .ok_or_else(|| ApiError::unauthorized("the token's account is disabled or gone"))?;
         Ok(Actor::Account(principal))
+    }
+
+    /// The actor of a read that takes an optional token.
+    pub async fn reader(&self, bearer: &MaybeBearer) -> Result<Actor, ApiError> {
+        match bearer {
+            MaybeBearer::Bearer(bearer) => self.actor(bearer).await,
+            MaybeBearer::Anonymous => Ok(Actor::Anonymous),
+        }
     }
 
     /// The actor, or `Anonymous` without a token.

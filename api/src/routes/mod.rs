@@ -6,10 +6,12 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod bulk;
+pub mod calendar;
 pub mod changes;
 pub mod contracts;
 pub mod councils;
 pub mod decisions;
+pub mod findings;
 pub mod imports;
 pub mod lots;
 pub mod ocds;
@@ -58,4 +60,10 @@ pub enum ApiTags {
     /// The audit log of every write: hash-chained, a Merkle tree with signed heads and
     /// proofs (RFC 9162), verifiable without trusting the portal.
     Audit,
+    /// Scrutiny findings: filed by councils, citizens and non-profits against state bodies
+    /// and quasi-public entities, answered recommendation by recommendation within the law's
+    /// deadlines.
+    Findings,
+    /// The working-day calendar deadlines count on.
+    Calendar,
 }

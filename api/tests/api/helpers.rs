@@ -95,6 +95,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
+    /// The server's clock: moving it walks findings past their deadlines.
+    pub clock: domain::clock::Clock,
     /// Kept so the database lives as long as the app; dropping it removes the database.
     _database: TestDatabase,
     /// Where the keys of a PostgreSQL run live.
@@ -158,8 +160,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     db::migrate(&db).await.expect("migrations apply");
     let application = Application::build(settings, db.clone()).await.expect("binds port 0");
     let address = format!("http://{}", application.address());
+    let clock = application.clock();
     tokio::spawn(application.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), db, _database: database, _keys: keys }
+    TestApp { address, client: reqwest::Client::new(), db, clock, _database: database, _keys: keys }
 }
 
 impl TestApp {
