@@ -3,6 +3,7 @@
 use poem_openapi::Tags;
 
 pub mod accounts;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod bulk;
@@ -11,14 +12,17 @@ pub mod changes;
 pub mod contracts;
 pub mod councils;
 pub mod decisions;
+pub mod feeds;
 pub mod findings;
 pub mod imports;
 pub mod lots;
 pub mod ocds;
 pub mod operations;
 pub mod organizations;
+pub mod participation;
 pub mod payments;
 pub mod plan_items;
+pub mod scrutiny_stats;
 pub mod search;
 pub mod stats;
 pub mod tenders;

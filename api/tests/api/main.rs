@@ -2,6 +2,7 @@
 //! and its own fresh database. SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set.
 
 mod accounts;
+mod attachments;
 mod audit;
 mod bulk;
 mod calendar;
@@ -9,6 +10,7 @@ mod changes;
 mod cli;
 mod concurrency;
 mod errors;
+mod feeds;
 mod findings;
 mod goszakup;
 mod helpers;
@@ -24,10 +26,12 @@ mod ocds_import;
 mod openapi;
 mod operations;
 mod organizations;
+mod participation;
 mod rate_limit;
 mod registers;
 #[path = "../../../domain/tests/rfc9162.rs"]
 mod rfc9162;
+mod scrutiny_stats;
 mod search;
 mod secrets;
 mod seed;

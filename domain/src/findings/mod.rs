@@ -5,10 +5,14 @@
 //! audited write); `view` assembles what readers see and judges the due dates; `query` lists
 //! them; `deadlines` records passed due dates and recomputes them when the calendar changes.
 
+pub mod attachments;
 pub mod calendar;
+pub mod comments;
 pub mod deadlines;
 pub mod query;
+pub mod requests;
 pub mod service;
+pub mod stats;
 pub mod tables;
 pub mod view;
 
