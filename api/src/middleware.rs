@@ -442,7 +442,24 @@ fn last_forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
 
 /// Refuses bodies over a size: by `Content-Length` up front, and for chunked bodies by
 /// reading at most one byte past the limit.
+///
+/// Attachment uploads (`POST /v1/findings/{id}/attachments`) pass through unread: their
+/// operation checks the caller and the finding first, then refuses a `Content-Length` past
+/// `max_attachment_bytes` (plus the multipart overhead) and streams the file to disk, counting
+/// it against that limit, so a 20 MiB upload is never held in memory.
 pub struct BodyLimit(pub usize);
+
+/// Whether the request is an attachment upload, which enforces its own, larger limit.
+fn is_attachment_upload(req: &Request) -> bool {
+    if req.method() != Method::POST {
+        return false;
+    }
+    let mut segments = req.uri().path().split('/');
+    matches!(
+        (segments.next(), segments.next(), segments.next(), segments.next(), segments.next(), segments.next()),
+        (Some(""), Some("v1"), Some("findings"), Some(id), Some("attachments"), None) if !id.is_empty()
+    )
+}
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
     type Output = BodyLimitEndpoint<E>;
@@ -469,6 +486,9 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        if is_attachment_upload(&req) {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
         let declared = req
             .headers()
             .get(poem::http::header::CONTENT_LENGTH)

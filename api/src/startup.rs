@@ -159,7 +159,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
         PaymentsApi { db: db.clone(), cache: cache.clone() },
         DecisionsApi { db: db.clone(), cache: cache.clone() },
         StatsApi { db: db.clone(), cache: cache.clone() },
-        BulkApi { db: db.clone() },
+        BulkApi { db: db.clone(), findings: state.findings.clone() },
         SearchApi { db: db.clone() },
         OcdsApi { db: db.clone() },
         ChangesApi { db: db.clone() },

@@ -35,10 +35,12 @@ pub enum ChangedEntity {
     Payment,
     DeliveryAct,
     Decision,
+    /// A published scrutiny finding (drafts stay out of the feed).
+    Finding,
 }
 
 impl ChangedEntity {
-    pub const ALL: [ChangedEntity; 12] = [
+    pub const ALL: [ChangedEntity; 13] = [
         ChangedEntity::Organization,
         ChangedEntity::BudgetLine,
         ChangedEntity::PlanItem,
@@ -51,6 +53,7 @@ impl ChangedEntity {
         ChangedEntity::Payment,
         ChangedEntity::DeliveryAct,
         ChangedEntity::Decision,
+        ChangedEntity::Finding,
     ];
 
     /// The name the triggers store, e.g. `contract_amendment`.
@@ -68,6 +71,7 @@ impl ChangedEntity {
             ChangedEntity::Payment => "payment",
             ChangedEntity::DeliveryAct => "delivery_act",
             ChangedEntity::Decision => "decision",
+            ChangedEntity::Finding => "finding",
         }
     }
 

@@ -933,6 +933,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DomainError> {
     let seeder = crate::accounts::Actor::System("seed");
     if let Some(run) = finished {
         crate::accounts::councils::ensure_for_public_organizations(db, &seeder).await?;
+        crate::findings::demo::seed(db).await?;
         return Ok(SeedReport { loaded: false, expected, inserted: 0, import_run_id: run.id });
     }
     let run = import_run::ActiveModel {
@@ -958,6 +959,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DomainError> {
     .update(db)
     .await?;
     crate::accounts::councils::ensure_for_public_organizations(db, &seeder).await?;
+    crate::findings::demo::seed(db).await?;
     Ok(SeedReport { loaded: true, expected, inserted, import_run_id: run.id })
 }
 

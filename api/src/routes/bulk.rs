@@ -24,6 +24,8 @@ use crate::lists::{Encoding, export_body, record_chunks};
 
 pub struct BulkApi {
     pub db: DatabaseConnection,
+    /// Published findings, as the public sees them.
+    pub findings: domain::findings::Findings,
 }
 
 /// A bulk file: a dataset in a format.
@@ -57,9 +59,13 @@ pub enum BulkFile {
     DecisionsCsv,
     #[oai(rename = "decisions.jsonl.gz")]
     DecisionsJsonl,
+    #[oai(rename = "findings.csv.gz")]
+    FindingsCsv,
+    #[oai(rename = "findings.jsonl.gz")]
+    FindingsJsonl,
 }
 
-const FILES: [BulkFile; 14] = [
+const FILES: [BulkFile; 16] = [
     BulkFile::OrganizationsCsv,
     BulkFile::OrganizationsJsonl,
     BulkFile::PlanItemsCsv,
@@ -74,6 +80,8 @@ const FILES: [BulkFile; 14] = [
     BulkFile::PaymentsJsonl,
     BulkFile::DecisionsCsv,
     BulkFile::DecisionsJsonl,
+    BulkFile::FindingsCsv,
+    BulkFile::FindingsJsonl,
 ];
 
 impl BulkFile {
@@ -93,6 +101,8 @@ impl BulkFile {
             BulkFile::PaymentsJsonl => "payments.jsonl.gz",
             BulkFile::DecisionsCsv => "decisions.csv.gz",
             BulkFile::DecisionsJsonl => "decisions.jsonl.gz",
+            BulkFile::FindingsCsv => "findings.csv.gz",
+            BulkFile::FindingsJsonl => "findings.jsonl.gz",
         }
     }
 
@@ -216,6 +226,15 @@ impl BulkApi {
                 record_chunks::<decision::Entity, _, _, _>(db, all, sort, |db, rows| async move {
                     decisions_out(&db, rows, LANGUAGE).await
                 }),
+                encoding,
+            ),
+            BulkFile::FindingsCsv | BulkFile::FindingsJsonl => export_body(
+                crate::routes::findings::finding_chunks(
+                    self.findings.clone(),
+                    domain::accounts::Actor::Anonymous,
+                    domain::findings::FindingFilter::default(),
+                    LANGUAGE,
+                ),
                 encoding,
             ),
         };

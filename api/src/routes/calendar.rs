@@ -47,7 +47,7 @@ impl From<&CalendarVersion> for CalendarVersionRef {
 /// Why a weekday is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
-pub enum DayOffKind {
+pub enum CalendarDayOffKind {
     /// A holiday (Law No. 267-II "On holidays", Art. 5).
     Holiday,
     /// The day off of a holiday that fell on a Saturday or Sunday.
@@ -62,7 +62,7 @@ pub struct CalendarDayOff {
     /// The day.
     pub date: NaiveDate,
     /// `holiday`, `carried_over` or `transferred`.
-    pub kind: DayOffKind,
+    pub kind: CalendarDayOffKind,
     /// The holiday: the day's own for `holiday`, the one carried over for `carried_over`.
     #[oai(skip_serializing_if_is_none)]
     pub holiday: Option<LocalizedName>,
@@ -137,7 +137,7 @@ pub struct CalendarYear {
 /// Why a day was not counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
-pub enum SkippedReason {
+pub enum CalendarSkippedReason {
     /// A Saturday or Sunday (perhaps a holiday too).
     Weekend,
     /// A holiday on a weekday.
@@ -154,7 +154,7 @@ pub struct CalendarSkippedDay {
     /// The day.
     pub date: NaiveDate,
     /// `weekend`, `holiday`, `carried_over` or `transferred`.
-    pub reason: SkippedReason,
+    pub reason: CalendarSkippedReason,
     /// Why the day was not counted, in plain English, e.g. "carried over from Saturday
     /// 21 March 2026 (Nauryz meiramy)".
     pub why: String,
@@ -202,9 +202,9 @@ fn holiday_name(holiday: &Holiday, language: Language) -> LocalizedName {
 fn day_off(day: calendar::DayOff, language: Language) -> CalendarDayOff {
     let why = day.why();
     let (kind, carried_from, act) = match &day.reason {
-        OffReason::CarriedOver { from, .. } => (DayOffKind::CarriedOver, Some(*from), None),
-        OffReason::Transferred(transfer) => (DayOffKind::Transferred, None, Some(transfer.act.clone())),
-        OffReason::Holiday(_) | OffReason::Weekend { .. } => (DayOffKind::Holiday, None, None),
+        OffReason::CarriedOver { from, .. } => (CalendarDayOffKind::CarriedOver, Some(*from), None),
+        OffReason::Transferred(transfer) => (CalendarDayOffKind::Transferred, None, Some(transfer.act.clone())),
+        OffReason::Holiday(_) | OffReason::Weekend { .. } => (CalendarDayOffKind::Holiday, None, None),
     };
     let holiday = day.reason.holiday();
     CalendarDayOff {
@@ -218,12 +218,12 @@ fn day_off(day: calendar::DayOff, language: Language) -> CalendarDayOff {
     }
 }
 
-fn skipped_reason(reason: &OffReason) -> SkippedReason {
+fn skipped_reason(reason: &OffReason) -> CalendarSkippedReason {
     match reason {
-        OffReason::Weekend { .. } => SkippedReason::Weekend,
-        OffReason::Holiday(_) => SkippedReason::Holiday,
-        OffReason::CarriedOver { .. } => SkippedReason::CarriedOver,
-        OffReason::Transferred(_) => SkippedReason::Transferred,
+        OffReason::Weekend { .. } => CalendarSkippedReason::Weekend,
+        OffReason::Holiday(_) => CalendarSkippedReason::Holiday,
+        OffReason::CarriedOver { .. } => CalendarSkippedReason::CarriedOver,
+        OffReason::Transferred(_) => CalendarSkippedReason::Transferred,
     }
 }
 

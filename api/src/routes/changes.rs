@@ -49,6 +49,9 @@ pub enum ChangedEntity {
     DeliveryAct,
     /// A decision: `/v1/decisions/{id}`.
     Decision,
+    /// A published scrutiny finding: `/v1/findings/{id}`; drafts stay out of the feed, and a
+    /// finding first appears when published, as `updated`.
+    Finding,
 }
 
 impl ChangedEntity {
@@ -67,6 +70,7 @@ impl ChangedEntity {
             ChangedEntity::Payment => "payments",
             ChangedEntity::DeliveryAct => "delivery-acts",
             ChangedEntity::Decision => "decisions",
+            ChangedEntity::Finding => "findings",
         }
     }
 }
@@ -86,6 +90,7 @@ impl From<StoredEntity> for ChangedEntity {
             StoredEntity::Payment => ChangedEntity::Payment,
             StoredEntity::DeliveryAct => ChangedEntity::DeliveryAct,
             StoredEntity::Decision => ChangedEntity::Decision,
+            StoredEntity::Finding => ChangedEntity::Finding,
         }
     }
 }

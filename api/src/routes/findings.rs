@@ -21,7 +21,9 @@ use crate::lists::{CsvRecord, Encoding, Format, export_body, page_limit, wants_c
 use crate::preconditions::{etag_of_variant, expected_version, idempotency_key};
 
 pub struct FindingsApi {
+    /// The findings service.
     pub findings: Findings,
+    /// Who a request comes from.
     pub auth: std::sync::Arc<Auth>,
 }
 
@@ -94,6 +96,7 @@ api_enum! {
 /// Who filed a finding, as the public sees them: never an email.
 #[derive(Debug, Clone, Object)]
 pub struct Filer {
+    /// Council, citizen or non-profit.
     pub kind: FilerKind,
     /// The council, for a council's finding: `/v1/councils/{id}`.
     #[oai(skip_serializing_if_is_none)]
@@ -105,6 +108,7 @@ pub struct Filer {
 /// A record a finding names.
 #[derive(Debug, Clone, Object)]
 pub struct FindingLink {
+    /// Tender, contract, payment or decision.
     pub record_type: RecordType,
     /// The record's id.
     pub record_id: i64,
@@ -115,6 +119,7 @@ pub struct FindingLink {
 /// A record to link: it must exist and belong to the target organization.
 #[derive(Debug, Clone, Object)]
 pub struct LinkInput {
+    /// Tender, contract (the target as buyer), payment (as payer) or decision.
     pub record_type: RecordType,
     /// The record's id.
     pub record_id: i64,
@@ -125,6 +130,7 @@ pub struct LinkInput {
 pub struct RecommendationResponse {
     /// The body that answered: the target, or after an escalation its parent.
     pub organization_id: i64,
+    /// Accepted, partially accepted or declined.
     pub decision: RecommendationDecision,
     /// Why.
     pub reasoning: String,
@@ -144,6 +150,7 @@ pub struct Implementation {
     /// What the body reports it did.
     #[oai(skip_serializing_if_is_none)]
     pub report: Option<String>,
+    /// When the body reported (RFC 3339, UTC).
     #[oai(skip_serializing_if_is_none)]
     pub reported_at: Option<Timestamp>,
     /// What the filers judged of it.
@@ -152,6 +159,7 @@ pub struct Implementation {
     /// The filers' reason.
     #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
+    /// When the filers judged it (RFC 3339, UTC).
     #[oai(skip_serializing_if_is_none)]
     pub assessed_at: Option<Timestamp>,
 }
@@ -161,6 +169,7 @@ pub struct Implementation {
 pub struct Recommendation {
     /// Its number, from 1 in the order given.
     pub number: i32,
+    /// What the filers recommend.
     pub text: String,
     /// The scrutinised body's answer, once given.
     #[oai(skip_serializing_if_is_none)]
@@ -168,6 +177,7 @@ pub struct Recommendation {
     /// The parent body's answer after an escalation, once given.
     #[oai(skip_serializing_if_is_none)]
     pub escalation_response: Option<RecommendationResponse>,
+    /// The follow-up, once the body reports or the filers judge.
     #[oai(skip_serializing_if_is_none)]
     pub implementation: Option<Implementation>,
 }
@@ -175,11 +185,13 @@ pub struct Recommendation {
 /// A hearing a body offered before deciding.
 #[derive(Debug, Clone, Object)]
 pub struct Hearing {
+    /// The hearing's id.
     pub id: i64,
     /// The body that offered it.
     pub organization_id: i64,
     /// When it starts (RFC 3339, UTC).
     pub starts_at: Timestamp,
+    /// Where, in person.
     #[oai(skip_serializing_if_is_none)]
     pub place: Option<String>,
     /// Where to join online.
@@ -194,20 +206,24 @@ pub struct Hearing {
 pub struct Escalation {
     /// The parent body that now owes its answer.
     pub organization_id: i64,
+    /// When the filers escalated (RFC 3339, UTC).
     pub escalated_at: Timestamp,
     /// The last day of its answer (10 working days).
     pub answer_due: NaiveDate,
+    /// When the parent body had answered every recommendation.
     #[oai(skip_serializing_if_is_none)]
     pub answered_at: Option<Timestamp>,
     /// Whether it answered by the end of `answer_due` (Kazakhstan time); absent while it can.
     #[oai(skip_serializing_if_is_none)]
     pub answered_on_time: Option<bool>,
+    /// The parent body's due date has passed without its answer.
     pub overdue: bool,
 }
 
 /// A moderator's hiding of content.
 #[derive(Debug, Clone, Object)]
 pub struct Hidden {
+    /// When it was hidden (RFC 3339, UTC).
     pub at: Timestamp,
     /// The moderator's reason, public.
     pub reason: String,
@@ -216,17 +232,24 @@ pub struct Hidden {
 /// A scrutiny finding.
 #[derive(Debug, Clone, Object)]
 pub struct Finding {
+    /// Scrutiny's id for the finding.
     pub id: i64,
+    /// Where it is in the workflow.
     pub status: FindingStatus,
+    /// Who filed it, by the name they chose (never an email).
     pub filer: Filer,
     /// The council filing; absent for a citizen or non-profit filing.
     #[oai(skip_serializing_if_is_none)]
     pub council_id: Option<i64>,
     /// The state body or quasi-public entity scrutinised: `/v1/organizations/{id}`.
     pub target_organization_id: i64,
+    /// The form of public control.
     pub form: FindingForm,
+    /// Why public control was started.
     pub reason: FindingReason,
+    /// Its title in each language it has.
     pub title: LocalizedName,
+    /// Its summary in each language it has.
     pub summary: LocalizedName,
     /// The first day of the period scrutinised.
     #[oai(skip_serializing_if_is_none)]
@@ -245,18 +268,26 @@ pub struct Finding {
     /// The request for public control it answers, if any.
     #[oai(skip_serializing_if_is_none)]
     pub request_id: Option<i64>,
+    /// When it was filed (RFC 3339, UTC).
     pub created_at: Timestamp,
+    /// When anything about it last changed.
     pub updated_at: Timestamp,
+    /// When it was published.
     #[oai(skip_serializing_if_is_none)]
     pub published_at: Option<Timestamp>,
+    /// When the final document was completed.
     #[oai(skip_serializing_if_is_none)]
     pub completed_at: Option<Timestamp>,
+    /// When the final document was delivered to the body.
     #[oai(skip_serializing_if_is_none)]
     pub delivered_at: Option<Timestamp>,
+    /// When the last recommendation had its answer.
     #[oai(skip_serializing_if_is_none)]
     pub answered_at: Option<Timestamp>,
+    /// When its filers closed it.
     #[oai(skip_serializing_if_is_none)]
     pub closed_at: Option<Timestamp>,
+    /// When its filers withdrew it.
     #[oai(skip_serializing_if_is_none)]
     pub withdrawn_at: Option<Timestamp>,
     /// The last day to deliver the final document: 7 working days after completion,
@@ -280,6 +311,7 @@ pub struct Finding {
     /// while the answer is late; absent while it can still be on time.
     #[oai(skip_serializing_if_is_none)]
     pub answered_on_time: Option<bool>,
+    /// The escalation to the target's parent body, once made.
     #[oai(skip_serializing_if_is_none)]
     pub escalation: Option<Escalation>,
     /// Set when a moderator hid the content: the texts read as a marker.
@@ -490,8 +522,11 @@ pub struct FindingInput {
     pub reason: Option<FindingReason>,
     /// At most 500 characters in each language; needed to publish.
     pub title: Option<TextInput>,
+    /// What it is about, in each language (at most 20,000 characters each).
     pub summary: Option<TextInput>,
+    /// The first day of the period scrutinised.
     pub period_from: Option<NaiveDate>,
+    /// The last day of the period scrutinised; not before `period_from`.
     pub period_to: Option<NaiveDate>,
     /// Records of the target: tenders, contracts (as buyer), payments (as payer), decisions.
     #[oai(default, validator(max_items = 100))]
@@ -508,16 +543,25 @@ pub struct FindingInput {
 /// given replace the stored ones.
 #[derive(Debug, Clone, Object)]
 pub struct FindingPatch {
+    /// The form of public control.
     pub form: Option<FindingForm>,
+    /// Why public control was started.
     pub reason: Option<FindingReason>,
+    /// The title, replacing every language.
     pub title: Option<TextInput>,
+    /// The summary, replacing every language.
     pub summary: Option<TextInput>,
+    /// The first day of the period scrutinised.
     pub period_from: Option<NaiveDate>,
+    /// The last day of the period scrutinised.
     pub period_to: Option<NaiveDate>,
+    /// The linked records, replacing the stored ones.
     #[oai(validator(max_items = 100))]
     pub links: Option<Vec<LinkInput>>,
+    /// The facts found, replacing the stored ones.
     #[oai(validator(max_items = 100))]
     pub facts: Option<Vec<String>>,
+    /// The recommendations, renumbered from 1 in this order.
     #[oai(validator(max_items = 50))]
     pub recommendations: Option<Vec<String>>,
 }
@@ -525,6 +569,7 @@ pub struct FindingPatch {
 /// A body's answer to one recommendation.
 #[derive(Debug, Clone, Object)]
 pub struct ResponseInput {
+    /// Accepted, partially accepted or declined.
     pub decision: RecommendationDecision,
     /// Why; required for every decision.
     #[oai(validator(min_length = 1, max_length = 20000))]
@@ -552,6 +597,7 @@ pub struct HearingInput {
 /// What the body did about an accepted recommendation.
 #[derive(Debug, Clone, Object)]
 pub struct ImplementationInput {
+    /// What the body did.
     #[oai(validator(min_length = 1, max_length = 20000))]
     pub report: String,
 }
@@ -559,6 +605,7 @@ pub struct ImplementationInput {
 /// The filers' judgement of the body's report.
 #[derive(Debug, Clone, Object)]
 pub struct AssessmentInput {
+    /// Implemented or not implemented.
     pub result: ImplementationResult,
     /// Why.
     #[oai(validator(min_length = 1, max_length = 20000))]
@@ -670,9 +717,15 @@ impl FindingsApi {
         /// Only findings of this council.
         #[oai(name = "council_id")]
         council_id: Query<Option<i64>>,
-        #[oai(name = "status")] status: Query<Option<FindingStatus>>,
-        #[oai(name = "form")] form: Query<Option<FindingForm>>,
-        #[oai(name = "reason")] reason: Query<Option<FindingReason>>,
+        /// Only findings in this state.
+        #[oai(name = "status")]
+        status: Query<Option<FindingStatus>>,
+        /// Only findings of this form of public control.
+        #[oai(name = "form")]
+        form: Query<Option<FindingForm>>,
+        /// Only findings started for this reason.
+        #[oai(name = "reason")]
+        reason: Query<Option<FindingReason>>,
         /// Only findings filed by this kind of filer.
         #[oai(name = "filer_kind")]
         filer_kind: Query<Option<FilerKind>>,
@@ -732,7 +785,7 @@ impl FindingsApi {
         };
         let language = preferred_language(req);
         if wants_csv(req, format.0) {
-            let chunks = csv_chunks(self.findings.clone(), actor, filter, language);
+            let chunks = finding_chunks(self.findings.clone(), actor, filter, language);
             return Ok(FindingListResponse::Ok(FindingListBody::Csv(Binary(export_body(chunks, Encoding::Csv)))));
         }
         let limit = page_limit(limit.0)?;
@@ -837,7 +890,9 @@ impl FindingsApi {
         &self,
         req: &Request,
         bearer: BearerAuth,
-        #[oai(name = "id")] id: Path<i64>,
+        /// The finding's id.
+        #[oai(name = "id")]
+        id: Path<i64>,
     ) -> ApiResult<FindingResponse> {
         self.step(req, &bearer, id.0, findings::Step::Publish).await
     }
@@ -851,7 +906,9 @@ impl FindingsApi {
         &self,
         req: &Request,
         bearer: BearerAuth,
-        #[oai(name = "id")] id: Path<i64>,
+        /// The finding's id.
+        #[oai(name = "id")]
+        id: Path<i64>,
     ) -> ApiResult<FindingResponse> {
         self.step(req, &bearer, id.0, findings::Step::Complete).await
     }
@@ -865,7 +922,9 @@ impl FindingsApi {
         &self,
         req: &Request,
         bearer: BearerAuth,
-        #[oai(name = "id")] id: Path<i64>,
+        /// The finding's id.
+        #[oai(name = "id")]
+        id: Path<i64>,
     ) -> ApiResult<FindingResponse> {
         self.step(req, &bearer, id.0, findings::Step::Deliver).await
     }
@@ -878,7 +937,9 @@ impl FindingsApi {
         &self,
         req: &Request,
         bearer: BearerAuth,
-        #[oai(name = "id")] id: Path<i64>,
+        /// The finding's id.
+        #[oai(name = "id")]
+        id: Path<i64>,
     ) -> ApiResult<FindingResponse> {
         self.step(req, &bearer, id.0, findings::Step::Close).await
     }
@@ -891,7 +952,9 @@ impl FindingsApi {
         &self,
         req: &Request,
         bearer: BearerAuth,
-        #[oai(name = "id")] id: Path<i64>,
+        /// The finding's id.
+        #[oai(name = "id")]
+        id: Path<i64>,
     ) -> ApiResult<FindingResponse> {
         self.step(req, &bearer, id.0, findings::Step::Withdraw).await
     }
@@ -905,7 +968,9 @@ impl FindingsApi {
         &self,
         req: &Request,
         bearer: BearerAuth,
-        #[oai(name = "id")] id: Path<i64>,
+        /// The finding's id.
+        #[oai(name = "id")]
+        id: Path<i64>,
     ) -> ApiResult<FindingResponse> {
         self.step(req, &bearer, id.0, findings::Step::Escalate).await
     }
@@ -1043,7 +1108,9 @@ impl FindingsApi {
         &self,
         req: &Request,
         bearer: BearerAuth,
-        #[oai(name = "id")] id: Path<i64>,
+        /// The finding's id.
+        #[oai(name = "id")]
+        id: Path<i64>,
     ) -> ApiResult<FindingResponse> {
         let actor = self.auth.actor(&bearer).await?;
         Ok(ok(self.findings.moderate(&actor, id.0, None).await?, req))
@@ -1074,8 +1141,9 @@ impl FindingsApi {
     }
 }
 
-/// Every finding matching `filter`, a page of 100 at a time, for a CSV export.
-fn csv_chunks(
+/// Every finding matching `filter` that `actor` may see, a page of 100 at a time, for an
+/// export or a bulk file.
+pub fn finding_chunks(
     findings: Findings,
     actor: domain::accounts::Actor,
     filter: FindingFilter,

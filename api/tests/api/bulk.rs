@@ -25,7 +25,7 @@ async fn every_dataset_downloads_whole_in_both_formats() {
     let counts = demo::generate().unwrap().counts();
     let index = app.get_json("/v1/bulk").await;
     let files = index["files"].as_array().unwrap();
-    assert_eq!(files.len(), 14);
+    assert_eq!(files.len(), 16);
     for (dataset, expected) in [
         ("organizations", counts.organizations),
         ("plan-items", counts.plan_items),

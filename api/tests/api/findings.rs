@@ -37,10 +37,11 @@ async fn cast(app: &TestApp) -> Cast {
         .into_iter()
         .map(|c| c.buyer_id)
         .collect();
+    // The last such body: the demo findings name the first ones.
     let target = organization::Entity::find()
         .filter(organization::Column::Kind.eq(OrganizationKind::StateBody))
         .filter(organization::Column::Id.is_in(buyers))
-        .order_by_asc(organization::Column::Id)
+        .order_by_desc(organization::Column::Id)
         .one(&app.db)
         .await
         .unwrap()
@@ -92,7 +93,7 @@ async fn file(app: &TestApp, cast: &Cast) -> Value {
         "council_id": cast.council,
         "form": "monitoring",
         "reason": "plan",
-        "title": {"ru": "Мониторинг закупок медицинского оборудования", "en": "Monitoring of medical equipment purchases"},
+        "title": {"ru": "Мониторинг закупок томографов", "en": "Monitoring of tomograph purchases"},
         "summary": {"ru": "Проверка исполнения договора"},
         "period_from": "2025-01-01",
         "period_to": "2025-12-31",
@@ -457,7 +458,7 @@ async fn lists_show_the_public_their_findings_and_filers_their_drafts_as_json_an
     assert_eq!(drafts["items"][0]["id"], draft["id"]);
     let by_record = app.get_json(&format!("/v1/findings?record_type=contract&record_id={}", cast.contract)).await;
     assert_eq!(by_record["total"], 1);
-    let by_text = app.get_json("/v1/findings?q=медицинского").await;
+    let by_text = app.get_json("/v1/findings?q=томографов").await;
     assert_eq!(by_text["total"], 1);
 
     let csv = app.get(&format!("/v1/findings?format=csv&council_id={}", cast.council)).await;
@@ -500,4 +501,38 @@ async fn a_moderator_hides_a_finding_behind_a_public_marker_and_can_undo_it() {
     let actions: Vec<&str> =
         history["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["finding.file", "finding.publish", "finding.hide", "finding.unhide"]);
+}
+
+#[tokio::test]
+async fn published_findings_join_the_change_feed_and_the_bulk_files_and_drafts_do_not() {
+    let app = spawn_seeded_app().await;
+    let cast = cast(&app).await;
+    let draft = file(&app, &cast).await;
+    let public = file(&app, &cast).await;
+    ok(send(&app, Method::POST, &path(&public, "publish"), Some(&cast.member), None).await, 200).await;
+
+    let mut hrefs = Vec::new();
+    let mut next = Some("/v1/changes?limit=1000".to_owned());
+    while let Some(page) = next {
+        let body = app.get_json(&page).await;
+        for change in body["items"].as_array().unwrap() {
+            if change["entity"] == "finding" {
+                hrefs.push(change["href"].as_str().unwrap().to_owned());
+            }
+        }
+        next =
+            body["links"]["next"].as_str().filter(|_| !body["items"].as_array().unwrap().is_empty()).map(str::to_owned);
+    }
+    assert!(hrefs.contains(&format!("/v1/findings/{}", public["id"])), "{hrefs:?}");
+    assert!(!hrefs.contains(&format!("/v1/findings/{}", draft["id"])), "the draft stays out: {hrefs:?}");
+
+    let bulk = app.get("/v1/bulk/findings.jsonl.gz").await;
+    assert_eq!(bulk.status(), 200);
+    let bytes = bulk.bytes().await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
+    let ids: Vec<i64> =
+        text.lines().map(|line| serde_json::from_str::<Value>(line).unwrap()["id"].as_i64().unwrap()).collect();
+    assert!(ids.contains(&public["id"].as_i64().unwrap()));
+    assert!(!ids.contains(&draft["id"].as_i64().unwrap()));
 }

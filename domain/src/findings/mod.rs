@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod calendar;
 pub mod comments;
 pub mod deadlines;
+pub mod demo;
 pub mod query;
 pub mod requests;
 pub mod service;

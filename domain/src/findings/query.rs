@@ -52,7 +52,7 @@ impl Findings {
         let today = kazakhstan_date(now);
         let mut query = finding::Entity::find();
         if !actor.is_admin() {
-            let mut visible = Condition::any().add(finding::Column::Status.ne(Status::Draft));
+            let mut visible = Condition::any().add(finding::Column::PublishedAt.is_not_null());
             if let Actor::Account(principal) = actor {
                 visible = visible.add(
                     Condition::all()

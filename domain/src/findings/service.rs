@@ -1066,9 +1066,9 @@ impl Findings {
         forbidden_unless(actor.has(Role::Moderator) || actor.is_admin(), "only moderators hide findings")?;
         let mut write = self.begin().await?;
         let row = self.visible(write.txn(), actor, id).await?;
-        if row.status == Status::Draft {
+        if row.published_at.is_none() {
             return Err(DomainError::Conflict(format!(
-                "finding {id} is a draft: only published findings are moderated"
+                "finding {id} was never published: only published findings are moderated"
             )));
         }
         let reason = hide.as_deref().map(|r| text("reason", r, 2_000)).transpose()?;

@@ -195,9 +195,10 @@ pub fn is_officer_of(actor: &Actor, organization_id: i64) -> bool {
     }
 }
 
-/// Drafts are their filers' (and admins'); everything else is public.
+/// A finding never published (a draft, or one withdrawn as a draft) is its filers' (and
+/// admins'); a published one is public.
 pub fn may_see(actor: &Actor, row: &finding::Model) -> bool {
-    row.status != Status::Draft || actor.is_admin() || is_filer(actor, row)
+    row.published_at.is_some() || actor.is_admin() || is_filer(actor, row)
 }
 
 /// Whether the actor sees a hidden finding's content: its filers, moderators and admins.

@@ -2,6 +2,7 @@
 //! their answers and follow-up, hearings, attachments, comments, and citizens' requests for
 //! public control.
 
+use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
@@ -207,6 +208,26 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
     ]
 }
 
+/// Published findings join the change feed (m0003's triggers, with the same rules); a
+/// finding never published is nobody's business but its filers', so its rows stay out, and
+/// it first appears in the feed when published, as `updated`.
+fn feed_triggers(backend: DbBackend) -> Vec<String> {
+    const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')";
+    match backend {
+        DbBackend::Postgres => vec![
+            "CREATE CONSTRAINT TRIGGER changes_findings AFTER UPDATE ON \"findings\" \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.published_at IS NOT NULL) \
+             EXECUTE FUNCTION changes_record('finding')"
+                .to_owned(),
+        ],
+        _ => vec![format!(
+            "CREATE TRIGGER changes_findings_update AFTER UPDATE ON \"findings\" FOR EACH ROW \
+             WHEN NEW.published_at IS NOT NULL BEGIN INSERT INTO changes (entity, record_id, action, \
+             changed_at) VALUES ('finding', NEW.id, 'updated', {NOW}); END"
+        )],
+    }
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -216,10 +237,18 @@ impl MigrationTrait for Migration {
                 manager.create_index(index).await?;
             }
         }
+        for statement in feed_triggers(manager.get_database_backend()) {
+            manager.get_connection().execute_unprepared(&statement).await?;
+        }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let drop = match manager.get_database_backend() {
+            DbBackend::Postgres => "DROP TRIGGER IF EXISTS changes_findings ON \"findings\"",
+            _ => "DROP TRIGGER IF EXISTS changes_findings_update",
+        };
+        manager.get_connection().execute_unprepared(drop).await?;
         for (table, _) in tables().into_iter().rev() {
             let name = table.get_table_name().cloned().expect("tables are named");
             manager.drop_table(Table::drop().table(name).to_owned()).await?;
