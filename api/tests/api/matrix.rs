@@ -228,3 +228,150 @@ async fn every_write_for_every_caller() {
     let events = app.get_json("/v1/audit/verify").await;
     assert_eq!(events["ok"], true, "{events}");
 }
+
+/// The findings workflow's writes, each on a fresh finding in the state it needs.
+#[derive(Debug, Clone, Copy)]
+enum FindingWrite {
+    FileForTheCouncil,
+    EditDraft,
+    PublishDraft,
+    OfferHearing,
+    AnswerRecommendation,
+    HidePublished,
+}
+
+const FINDING_WRITES: [FindingWrite; 6] = [
+    FindingWrite::FileForTheCouncil,
+    FindingWrite::EditDraft,
+    FindingWrite::PublishDraft,
+    FindingWrite::OfferHearing,
+    FindingWrite::AnswerRecommendation,
+    FindingWrite::HidePublished,
+];
+
+/// Rules: a council's members file and move its findings, and a draft is theirs alone (404
+/// to others, who may not know it exists; admins see it and may edit it, but only filers
+/// move it); the target's officers offer hearings and answer; moderators and admins hide.
+fn expected_for_finding(write: FindingWrite, caller: Caller) -> u16 {
+    use Caller::*;
+    use FindingWrite::*;
+    match (write, caller) {
+        (_, Anonymous) => 401,
+        (FileForTheCouncil, MemberOfThisCouncil) => 201,
+        (FileForTheCouncil, _) => 403,
+        (EditDraft, MemberOfThisCouncil | Admin) => 200,
+        (PublishDraft, MemberOfThisCouncil) => 200,
+        (PublishDraft, Admin) => 403,
+        (EditDraft | PublishDraft, _) => 404,
+        (OfferHearing, OfficerOfThisBody) => 201,
+        (AnswerRecommendation, OfficerOfThisBody) => 200,
+        (OfferHearing | AnswerRecommendation, _) => 403,
+        (HidePublished, Moderator | Admin) => 200,
+        (HidePublished, _) => 403,
+    }
+}
+
+#[tokio::test]
+async fn every_findings_write_for_every_caller() {
+    use domain::accounts::{Actor, Principal, Role};
+    use domain::findings::{Findings, NewFinding, Step, calendar::Calendar};
+
+    let app = spawn_seeded_app().await;
+    let councils = app.get_json("/v1/councils?limit=2").await;
+    let world_of = |council: &Value| World {
+        this_council: council["id"].as_i64().unwrap(),
+        this_body: council["host_organization_id"].as_i64().unwrap(),
+    };
+    let (world, other) = (world_of(&councils["items"][0]), world_of(&councils["items"][1]));
+    let filer = app.user(&["council_member"], Some(world.this_council), None).await;
+    let filer = Actor::Account(Principal {
+        account_id: filer.id,
+        roles: [Role::CouncilMember].into(),
+        councils: [world.this_council].into(),
+        organization_id: None,
+    });
+    let findings = Findings::new(app.db.clone(), std::sync::Arc::new(Calendar::shipped()), app.clock.clone());
+    let fresh = |steps: &'static [Step]| {
+        let (findings, filer) = (findings.clone(), filer.clone());
+        let new = NewFinding {
+            target_organization_id: world.this_body,
+            council_id: Some(world.this_council),
+            title: domain::LocalizedName { ru: Some("Мониторинг".into()), kk: None, en: None },
+            recommendations: vec!["Устранить нарушение".into()],
+            ..NewFinding::default()
+        };
+        async move {
+            let view = findings.file(&filer, new, None).await.unwrap();
+            for step in steps {
+                findings.step(&filer, view.id, *step).await.unwrap();
+            }
+            view.id
+        }
+    };
+
+    let mut cells = 0;
+    let mut failures = Vec::new();
+    for write in FINDING_WRITES {
+        for kind in CALLERS {
+            let user = caller(&app, &world, &other, kind).await;
+            let token = user.as_ref().map(|u| u.token.as_str());
+            let request = match write {
+                FindingWrite::FileForTheCouncil => app.request(Method::POST, "/v1/findings", token).json(&json!({
+                    "target_organization_id": world.this_body,
+                    "council_id": world.this_council,
+                })),
+                FindingWrite::EditDraft => {
+                    let id = fresh(&[]).await;
+                    app.request(Method::PATCH, &format!("/v1/findings/{id}"), token)
+                        .header("if-match", "*")
+                        .json(&json!({"facts": ["Новый факт"]}))
+                }
+                FindingWrite::PublishDraft => {
+                    let id = fresh(&[]).await;
+                    app.request(Method::POST, &format!("/v1/findings/{id}/publish"), token)
+                }
+                FindingWrite::OfferHearing => {
+                    let id = fresh(&[Step::Publish, Step::Complete, Step::Deliver]).await;
+                    let starts_at = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+                    app.request(Method::POST, &format!("/v1/findings/{id}/hearings"), token)
+                        .json(&json!({"starts_at": starts_at, "link": "https://meet.example.kz/hearing"}))
+                }
+                FindingWrite::AnswerRecommendation => {
+                    let id = fresh(&[Step::Publish, Step::Complete, Step::Deliver]).await;
+                    let implement_by = (chrono::Utc::now() + chrono::Duration::days(60)).date_naive();
+                    app.request(Method::POST, &format!("/v1/findings/{id}/recommendations/1/response"), token)
+                        .json(&json!({"decision": "accepted", "reasoning": "Согласны", "measures": "Приказ",
+                                "implement_by": implement_by}))
+                }
+                FindingWrite::HidePublished => {
+                    let id = fresh(&[Step::Publish]).await;
+                    app.request(Method::POST, &format!("/v1/findings/{id}/hide"), token)
+                        .json(&json!({"reason": "Оскорбления"}))
+                }
+            };
+            let events_before = audit_size(&app).await;
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            cells += 1;
+            let want = expected_for_finding(write, kind);
+            if status != want {
+                failures.push(format!(
+                    "{write:?} as {kind:?}: {status}, expected {want}: {}",
+                    response.text().await.unwrap()
+                ));
+                continue;
+            }
+            if status >= 400 {
+                let kind_of = response.headers()["content-type"].to_str().unwrap().to_owned();
+                assert_eq!(kind_of, "application/problem+json", "{write:?} as {kind:?}");
+            }
+            let grew = audit_size(&app).await > events_before;
+            if grew != (status < 300) {
+                failures.push(format!("{write:?} as {kind:?}: answered {status}, but the log grew: {grew}"));
+            }
+        }
+    }
+    assert_eq!(cells, FINDING_WRITES.len() * CALLERS.len());
+    assert!(failures.is_empty(), "{} of {cells} cells wrong:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(app.get_json("/v1/audit/verify").await["ok"], true);
+}

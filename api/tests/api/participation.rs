@@ -305,6 +305,9 @@ async fn a_council_member_accepts_a_citizens_request_with_a_draft_and_the_reques
     assert_eq!(members["items"][0]["id"], id);
     let own = ok(send(&app, Method::GET, &requests(cast.council), Some(&cast.citizen), None).await, 200).await;
     assert_eq!(own["total"], 1);
+    let elsewhere =
+        ok(send(&app, Method::GET, &requests(cast.other_council), Some(&cast.other_member), None).await, 200).await;
+    assert_eq!(elsewhere["total"], 0, "the request went to one council only");
     // The requester sees it but does not decide it.
     assert_problem(send(&app, Method::POST, &accept, Some(&cast.citizen), None).await, 403).await;
 
