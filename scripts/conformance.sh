@@ -68,5 +68,5 @@ for role in "${roles[@]}"; do
   token=${tokens[$role]}
   echo "== $role"
   run --max-examples "${CONFORMANCE_ROLE_EXAMPLES:-15}" -H "Authorization: Bearer $token" \
-    --include-tag-regex '^(Accounts|Councils|Audit)$' --exclude-operation-id logout
+    --include-tag-regex '^(Accounts|Councils|Audit|Findings|Calendar)$' --exclude-operation-id logout
 done
