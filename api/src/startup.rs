@@ -29,6 +29,7 @@ use crate::routes::lots::LotsApi;
 use crate::routes::ocds::OcdsApi;
 use crate::routes::operations::OperationsApi;
 use crate::routes::organizations::OrganizationsApi;
+use crate::routes::participation::ParticipationApi;
 use crate::routes::payments::PaymentsApi;
 use crate::routes::plan_items::PlanItemsApi;
 use crate::routes::search::SearchApi;
@@ -59,7 +60,7 @@ type OpenDataApis = (
 type PeopleApis = (AuthApi, AccountsApi, CouncilsApi);
 
 /// Scrutiny: findings and the calendar their deadlines count on.
-type ScrutinyApis = (FindingsApi, CalendarApi);
+type ScrutinyApis = (FindingsApi, ParticipationApi, CalendarApi);
 
 /// Every operation, by area; a new area is one more entry.
 type Apis = (OperationsApi, ImportsApi, OpenDataApis, PeopleApis, AuditApi, ScrutinyApis);
@@ -184,6 +185,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             },
             (
                 FindingsApi { findings: state.findings.clone(), auth: state.auth.clone() },
+                ParticipationApi { findings: state.findings.clone(), auth: state.auth.clone() },
                 CalendarApi { calendar: state.findings.calendar.clone(), clock: state.findings.clock.clone() },
             ),
         ),

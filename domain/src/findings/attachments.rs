@@ -74,7 +74,7 @@ const TEMP_PREFIX: &str = ".upload-";
 /// a whole number of MiB.
 pub fn mib(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if bytes % MIB == 0 {
+    if bytes.is_multiple_of(MIB) {
         return format!("{} MiB", bytes / MIB);
     }
     let fraction = format!("{:.3}", bytes as f64 / MIB as f64);
