@@ -20,6 +20,7 @@ if [[ "$DATABASE_URL" == postgres* ]]; then
   "$binary" keys generate "$workdir/jwt.pem" >/dev/null
   "$binary" keys generate "$workdir/audit.pem" >/dev/null
   export SCRUTINY_JWT_PRIVATE_KEY="$workdir/jwt.pem" SCRUTINY_AUDIT_SIGNING_KEY="$workdir/audit.pem"
+  export SCRUTINY_ATTACHMENTS_DIR="$workdir/attachments"
 fi
 
 "$binary" migrate

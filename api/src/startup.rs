@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::middleware::{BodyLimit, HttpCaching, Problems, RateLimit, RouteIndex, observe};
 use crate::routes::accounts::AccountsApi;
+use crate::routes::attachments::{AttachmentsApi, store_dir};
 use crate::routes::audit::AuditApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::bulk::BulkApi;
@@ -38,6 +39,7 @@ use crate::routes::tenders::TendersApi;
 use domain::audit::TreeSigner;
 use domain::clock::Clock;
 use domain::findings::Findings;
+use domain::findings::attachments::AttachmentStore;
 use domain::findings::calendar::Calendar;
 
 /// The spending records, read-only open data.
@@ -60,7 +62,7 @@ type OpenDataApis = (
 type PeopleApis = (AuthApi, AccountsApi, CouncilsApi);
 
 /// Scrutiny: findings and the calendar their deadlines count on.
-type ScrutinyApis = (FindingsApi, ParticipationApi, CalendarApi);
+type ScrutinyApis = (FindingsApi, AttachmentsApi, ParticipationApi, CalendarApi);
 
 /// Every operation, by area; a new area is one more entry.
 type Apis = (OperationsApi, ImportsApi, OpenDataApis, PeopleApis, AuditApi, ScrutinyApis);
@@ -77,6 +79,9 @@ pub struct AppState {
     pub verify_every: Duration,
     /// The findings service, with the calendar and the clock.
     pub findings: Findings,
+    /// Where findings' attachments are stored, and the largest one taken.
+    pub attachments: Arc<AttachmentStore>,
+    pub max_attachment_bytes: u64,
 }
 
 /// The keys a server signs with: access tokens and audit tree heads.
@@ -95,8 +100,16 @@ impl Keys {
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, settings: &Settings, keys: Keys, calendar: Arc<Calendar>) -> AppState {
+    pub fn new(
+        db: DatabaseConnection,
+        settings: &Settings,
+        keys: Keys,
+        calendar: Arc<Calendar>,
+        attachments: AttachmentStore,
+    ) -> AppState {
         AppState {
+            attachments: Arc::new(attachments),
+            max_attachment_bytes: settings.max_attachment_bytes,
             findings: Findings::new(db.clone(), calendar, Clock::system()),
             auth: Auth::new(db.clone(), settings, keys.jwt),
             db,
@@ -112,6 +125,9 @@ impl AppState {
         let db = DatabaseConnection::default();
         let settings = Settings::default();
         AppState {
+            // Never touched: the spec needs no disk.
+            attachments: Arc::new(AttachmentStore::new(std::env::temp_dir())),
+            max_attachment_bytes: settings.max_attachment_bytes,
             auth: Auth::new(db.clone(), &settings, JwtKeys::ephemeral()),
             findings: Findings::new(db.clone(), Arc::new(Calendar::shipped()), Clock::system()),
             db,
@@ -185,6 +201,12 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             },
             (
                 FindingsApi { findings: state.findings.clone(), auth: state.auth.clone() },
+                AttachmentsApi {
+                    findings: state.findings.clone(),
+                    auth: state.auth.clone(),
+                    store: state.attachments.clone(),
+                    max_bytes: state.max_attachment_bytes,
+                },
                 ParticipationApi { findings: state.findings.clone(), auth: state.auth.clone() },
                 CalendarApi { calendar: state.findings.calendar.clone(), clock: state.findings.clock.clone() },
             ),
@@ -233,6 +255,8 @@ pub enum StartupError {
     Calendar(#[from] domain::findings::calendar::CalendarError),
     #[error("the mail settings: {0}")]
     Mail(#[from] crate::mail::MailError),
+    #[error("the attachment store: {0}")]
+    Attachments(String),
 }
 
 /// A server bound to its port, not yet serving.
@@ -256,7 +280,8 @@ impl Application {
             Some(path) => Calendar::from_file(path)?,
             None => Calendar::shipped(),
         };
-        let state = AppState::new(db, &settings, keys, Arc::new(calendar));
+        let attachments = AttachmentStore::new(store_dir(&settings).map_err(StartupError::Attachments)?);
+        let state = AppState::new(db, &settings, keys, Arc::new(calendar), attachments);
         let acceptor = TcpListener::bind(settings.bind).into_acceptor().await?;
         let address = acceptor
             .local_addr()

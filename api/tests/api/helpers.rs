@@ -151,6 +151,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let audit_key = keys.path().join("audit.pem");
         api::auth::keys::generate_key_file(&audit_key).expect("writes a key");
         settings.audit_signing_key = Some(audit_key);
+        settings.attachments_dir = Some(keys.path().join("attachments"));
         settings.jwt_secret = Some(api::config::Secret(uuid::Uuid::new_v4().simple().to_string().repeat(2)));
     }
     adjust(&mut settings);
