@@ -536,3 +536,85 @@ async fn published_findings_join_the_change_feed_and_the_bulk_files_and_drafts_d
     assert!(ids.contains(&public["id"].as_i64().unwrap()));
     assert!(!ids.contains(&draft["id"].as_i64().unwrap()));
 }
+
+#[tokio::test]
+async fn a_new_calendar_version_recounts_an_open_due_date_as_an_event() {
+    let app = spawn_seeded_app().await;
+    let cast = cast(&app).await;
+    // Tuesday 25 August 2026: the new Constitution made Monday 31 August a working day.
+    app.clock.set(at("2026-08-25T05:00:00Z"));
+    let draft = file(&app, &cast).await;
+    ok(send(&app, Method::POST, &path(&draft, "publish"), Some(&cast.member), None).await, 200).await;
+    let completed = ok(send(&app, Method::POST, &path(&draft, "complete"), Some(&cast.member), None).await, 200).await;
+    // 26, 27, 28, 31 August, 1, 2, 3 September.
+    assert_eq!(
+        (completed["deliver_by"].as_str(), completed["calendar_version"].as_str()),
+        (Some("2026-09-03"), Some("2026-03-15"))
+    );
+
+    // As stored by a server that still ran the calendar before the Constitution, on which
+    // 31 August was carried over from Constitution Day and the term ended on 4 September.
+    let id = draft["id"].as_i64().unwrap();
+    let mut row = domain::findings::tables::finding::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    row.deliver_by = Set(Some(chrono::NaiveDate::from_ymd_opt(2026, 9, 4).unwrap()));
+    row.calendar_version = Set(Some("2025-11-21".into()));
+    row.update(&app.db).await.unwrap();
+    let old = Calendar::shipped();
+    let counted = old
+        .version("2025-11-21")
+        .unwrap()
+        .add_working_days(chrono::NaiveDate::from_ymd_opt(2026, 8, 25).unwrap(), 7)
+        .unwrap();
+    assert_eq!(counted.due.to_string(), "2026-09-04", "the old version skips 31 August");
+
+    let findings = Findings::new(app.db.clone(), Arc::new(Calendar::shipped()), app.clock.clone());
+    assert_eq!(findings.recompute_deadlines().await.unwrap(), 1);
+    assert_eq!(findings.recompute_deadlines().await.unwrap(), 0, "recounted once");
+    let recounted = app.get_json(&format!("/v1/findings/{id}")).await;
+    assert_eq!(
+        (recounted["deliver_by"].as_str(), recounted["calendar_version"].as_str()),
+        (Some("2026-09-03"), Some("2026-03-15"))
+    );
+    let history = app.get_json(&format!("/v1/findings/{id}/history?limit=100")).await;
+    let event = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "finding.deadline_recomputed")
+        .expect("an event");
+    assert_eq!(event["before"]["deliver_by"], "2026-09-04");
+    assert_eq!(event["after"]["deliver_by"], "2026-09-03");
+    assert_eq!(event["actor"], "system:calendar");
+}
+
+#[tokio::test]
+async fn each_step_the_law_names_puts_a_message_in_the_outbox_for_the_people_concerned() {
+    let app = spawn_seeded_app().await;
+    let cast = cast(&app).await;
+    app.clock.set(at("2026-06-01T05:00:00Z"));
+    let draft = file(&app, &cast).await;
+    for step in ["publish", "complete", "deliver"] {
+        ok(send(&app, Method::POST, &path(&draft, step), Some(&cast.member), None).await, 200).await;
+    }
+    let hearing = json!({"starts_at": "2026-06-05T05:00:00Z", "link": "https://meet.example.kz/h/1"});
+    ok(send(&app, Method::POST, &path(&draft, "hearings"), Some(&cast.officer), Some(hearing)).await, 201).await;
+    let accept = json!({"decision": "accepted", "reasoning": "Да", "measures": "Приказ", "implement_by": "2026-09-01"});
+    ok(
+        send(&app, Method::POST, &path(&draft, "recommendations/1/response"), Some(&cast.officer), Some(accept)).await,
+        200,
+    )
+    .await;
+    let messages = domain::notifications::of_finding(&app.db, draft["id"].as_i64().unwrap()).await.unwrap();
+    let to = |kind: &str| -> Vec<i64> {
+        messages.iter().filter(|m| m.kind == kind).map(|m| m.recipient_account_id).collect()
+    };
+    assert_eq!(to("finding.delivered"), [cast.officer.id]);
+    assert_eq!(to("hearing.offered"), [cast.member.id]);
+    assert_eq!(to("recommendation.answered"), [cast.member.id]);
+    assert!(messages.iter().all(|m| !m.body.contains('@')), "no address is kept in a message");
+}
