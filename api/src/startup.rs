@@ -168,11 +168,11 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
     let cache = Arc::new(ResultCache::default());
     let db = state.db.clone();
     let open_data = (
-        OrganizationsApi { db: db.clone(), cache: cache.clone() },
+        OrganizationsApi { db: db.clone(), cache: cache.clone(), findings: state.findings.clone() },
         PlanItemsApi { db: db.clone(), cache: cache.clone() },
-        TendersApi { db: db.clone(), cache: cache.clone() },
+        TendersApi { db: db.clone(), cache: cache.clone(), findings: state.findings.clone() },
         LotsApi { db: db.clone(), cache: cache.clone() },
-        ContractsApi { db: db.clone(), cache: cache.clone() },
+        ContractsApi { db: db.clone(), cache: cache.clone(), findings: state.findings.clone() },
         PaymentsApi { db: db.clone(), cache: cache.clone() },
         DecisionsApi { db: db.clone(), cache: cache.clone() },
         StatsApi { db: db.clone(), cache: cache.clone() },

@@ -29,6 +29,8 @@ pub struct ContractsApi {
     pub db: DatabaseConnection,
     /// Counts and aggregates kept while the data is unchanged.
     pub cache: Arc<ResultCache>,
+    /// The findings that name a record.
+    pub findings: domain::findings::Findings,
 }
 
 /// A contract between a buyer and a supplier.
@@ -113,6 +115,9 @@ pub struct ContractDetail {
     /// Amendments in the order they were signed.
     pub amendments: Vec<Amendment>,
     pub payments: PaymentsSummary,
+    /// Published scrutiny findings that name it, newest first (at most 50; `/v1/findings` filters
+    /// list them all).
+    pub findings: Vec<crate::routes::findings::FindingRef>,
 }
 
 /// A page of contracts.
@@ -391,7 +396,15 @@ impl ContractsApi {
             .unwrap_or((0, None, None));
         let paid = paid.unwrap_or(0);
         let contract = contracts_out(&self.db, vec![row], language).await?.remove(0);
+        let named = self
+            .findings
+            .naming(domain::findings::LinkRef {
+                record_type: domain::findings::RecordType::Contract,
+                record_id: contract.id,
+            })
+            .await?;
         Ok(ContractResponse::Ok(Json(ContractDetail {
+            findings: crate::routes::findings::FindingRef::all(named, language),
             contract,
             tender: tender.map(|t| TenderRef {
                 id: t.id,

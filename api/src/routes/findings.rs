@@ -319,6 +319,38 @@ pub struct Finding {
     pub hidden: Option<Hidden>,
 }
 
+/// A published finding, as the detail of a record or organization it names lists it.
+#[derive(Debug, Clone, Object)]
+pub struct FindingRef {
+    /// The finding's id.
+    pub id: i64,
+    /// Where it is in the workflow.
+    pub status: FindingStatus,
+    /// The organization scrutinised.
+    pub target_organization_id: i64,
+    /// Its title in each language it has.
+    pub title: LocalizedName,
+    /// Where to read it: `/v1/findings/{id}`.
+    pub href: String,
+}
+
+impl FindingRef {
+    pub fn new(found: findings::FindingRef, language: Language) -> Self {
+        FindingRef {
+            id: found.id,
+            status: found.status.into(),
+            target_organization_id: found.target_organization_id,
+            title: LocalizedName::new(found.title.ru, found.title.kk, found.title.en, language),
+            href: format!("/v1/findings/{}", found.id),
+        }
+    }
+
+    /// The refs of a domain list.
+    pub fn all(found: Vec<findings::FindingRef>, language: Language) -> Vec<Self> {
+        found.into_iter().map(|f| FindingRef::new(f, language)).collect()
+    }
+}
+
 fn href(link: &LinkRef) -> String {
     let collection = match link.record_type {
         findings::RecordType::Tender => "tenders",

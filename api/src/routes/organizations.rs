@@ -27,6 +27,8 @@ pub struct OrganizationsApi {
     pub db: DatabaseConnection,
     /// Counts and aggregates kept while the data is unchanged.
     pub cache: Arc<ResultCache>,
+    /// The findings that name a record.
+    pub findings: domain::findings::Findings,
 }
 
 /// An organization.
@@ -76,6 +78,9 @@ pub struct OrganizationDetail {
     /// Absent for suppliers, and for bodies whose council is not registered yet.
     #[oai(skip_serializing_if_is_none)]
     pub council: Option<crate::routes::councils::Council>,
+    /// Published scrutiny findings against it, newest first (at most 50;
+    /// `/v1/findings?target_organization_id={id}` lists them all).
+    pub findings: Vec<crate::routes::findings::FindingRef>,
 }
 
 /// A page of organizations.
@@ -247,11 +252,13 @@ impl OrganizationsApi {
         let totals = organizations::totals(&self.db, model.id).await?;
         let council = domain::accounts::councils::of_organization(&self.db, model.id).await?;
         let language = preferred_language(req);
+        let findings = crate::routes::findings::FindingRef::all(self.findings.against(model.id).await?, language);
         Ok(OrganizationResponse::Ok(Json(OrganizationDetail {
             organization: Organization::new(model, language),
             as_buyer: totals.as_buyer.into(),
             as_supplier: totals.as_supplier.into(),
             council: council.map(|view| crate::routes::councils::Council::new(view, language)),
+            findings,
         })))
     }
 }

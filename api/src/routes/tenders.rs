@@ -29,6 +29,8 @@ pub struct TendersApi {
     pub db: DatabaseConnection,
     /// Counts and aggregates kept while the data is unchanged.
     pub cache: Arc<ResultCache>,
+    /// The findings that name a record.
+    pub findings: domain::findings::Findings,
 }
 
 /// A procurement announcement.
@@ -67,6 +69,9 @@ pub struct TenderDetail {
     pub lots: Vec<Lot>,
     /// How many contracts were signed from it; they are at `/v1/contracts?tender_id={id}`.
     pub contract_count: u64,
+    /// Published scrutiny findings that name it, newest first (at most 50; `/v1/findings` filters
+    /// list them all).
+    pub findings: Vec<crate::routes::findings::FindingRef>,
 }
 
 /// A page of tenders.
@@ -304,6 +309,14 @@ impl TendersApi {
             .await
             .map_err(DomainError::from)?;
         let tender = tenders_out(&self.db, vec![row], language).await?.remove(0);
-        Ok(TenderResponse::Ok(Json(TenderDetail { tender, lots: lots_out(lots, language), contract_count })))
+        let named = self
+            .findings
+            .naming(domain::findings::LinkRef {
+                record_type: domain::findings::RecordType::Tender,
+                record_id: tender.id,
+            })
+            .await?;
+        let findings = crate::routes::findings::FindingRef::all(named, language);
+        Ok(TenderResponse::Ok(Json(TenderDetail { tender, lots: lots_out(lots, language), contract_count, findings })))
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use domain::entities::{OrganizationKind, contract, organization};
 use domain::findings::HIDDEN_MARKER;
-use domain::findings::tables::finding;
+use domain::findings::tables::{finding, response};
 
 use crate::helpers::{TestApp, User, assert_problem, invalid_param_name, spawn_seeded_app};
 
@@ -25,13 +25,14 @@ struct Cast {
     officer: User,
 }
 
-/// A state body with a BIN that buys and that no finding names yet (the demo data files
-/// some), with its council and its people.
+/// A state body with a BIN that buys, that no finding names yet and that answered none as a
+/// parent body (the demo data files and answers some), with its council and its people.
 async fn cast(app: &TestApp) -> Cast {
     let buyers: Vec<i64> =
         contract::Entity::find().all(&app.db).await.unwrap().into_iter().map(|c| c.buyer_id).collect();
-    let named: Vec<i64> =
+    let mut named: Vec<i64> =
         finding::Entity::find().all(&app.db).await.unwrap().into_iter().map(|f| f.target_organization_id).collect();
+    named.extend(response::Entity::find().all(&app.db).await.unwrap().into_iter().map(|r| r.organization_id));
     let target = organization::Entity::find()
         .filter(organization::Column::Kind.eq(OrganizationKind::StateBody))
         .filter(organization::Column::Id.is_in(buyers))

@@ -460,6 +460,14 @@ async fn lists_show_the_public_their_findings_and_filers_their_drafts_as_json_an
     assert_eq!(by_record["total"], 1);
     let by_text = app.get_json("/v1/findings?q=томографов").await;
     assert_eq!(by_text["total"], 1);
+    // The contract and the body it names show it; the draft stays out.
+    let contract = app.get_json(&format!("/v1/contracts/{}", cast.contract)).await;
+    let named: Vec<&Value> = contract["findings"].as_array().unwrap().iter().map(|f| &f["id"]).collect();
+    assert_eq!(named, [&public["id"]]);
+    assert_eq!(contract["findings"][0]["href"], format!("/v1/findings/{}", public["id"]));
+    let body = app.get_json(&format!("/v1/organizations/{}", cast.target)).await;
+    let named: Vec<&Value> = body["findings"].as_array().unwrap().iter().map(|f| &f["id"]).collect();
+    assert_eq!(named, [&public["id"]]);
 
     let csv = app.get(&format!("/v1/findings?format=csv&council_id={}", cast.council)).await;
     assert_eq!(csv.status(), 200);

@@ -111,6 +111,7 @@ async fn detail_matches_the_list_and_shows_the_parent() {
         totals.remove("council").expect("a quasi-public entity has a council")["host_organization_id"],
         kmg["id"]
     );
+    assert!(totals.remove("findings").is_some_and(|f| f.is_array()));
     assert_eq!(&detail, kmg);
     assert_eq!(detail["kind"], "quasi_public");
     assert_eq!(detail["parent_id"], samruk["id"]);

@@ -17,6 +17,6 @@ pub mod stats;
 pub mod tables;
 pub mod view;
 
-pub use query::FindingFilter;
+pub use query::{FindingFilter, FindingRef};
 pub use service::*;
 pub use view::*;

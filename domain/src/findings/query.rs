@@ -173,3 +173,54 @@ impl Findings {
         audit::events(&self.db, &filter, cursor, limit).await
     }
 }
+
+/// A finding as another record's detail names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRef {
+    pub id: i64,
+    pub status: super::tables::Status,
+    pub target_organization_id: i64,
+    pub title: crate::names::LocalizedName,
+}
+
+/// How many findings a record's detail names; the list filters give the rest.
+pub const NAMED_IN_DETAIL: u64 = 50;
+
+impl Findings {
+    /// The published findings that link this record, newest first.
+    pub async fn naming(&self, record: LinkRef) -> Result<Vec<FindingRef>, DomainError> {
+        let ids = finding_link::Entity::find()
+            .filter(finding_link::Column::RecordType.eq(record.record_type.as_str()))
+            .filter(finding_link::Column::RecordId.eq(record.record_id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|l| l.finding_id);
+        self.refs(finding::Entity::find().filter(finding::Column::Id.is_in(ids))).await
+    }
+
+    /// The published findings against this organization, newest first.
+    pub async fn against(&self, organization_id: i64) -> Result<Vec<FindingRef>, DomainError> {
+        self.refs(finding::Entity::find().filter(finding::Column::TargetOrganizationId.eq(organization_id))).await
+    }
+
+    async fn refs(&self, query: sea_orm::Select<finding::Entity>) -> Result<Vec<FindingRef>, DomainError> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        let rows = query
+            .filter(finding::Column::PublishedAt.is_not_null())
+            .order_by_desc(finding::Column::Id)
+            .limit(NAMED_IN_DETAIL)
+            .all(&self.db)
+            .await?;
+        Ok(views(&self.db, &Actor::Anonymous, rows, self.clock.now())
+            .await?
+            .into_iter()
+            .map(|view| FindingRef {
+                id: view.id,
+                status: view.status,
+                target_organization_id: view.target_organization_id,
+                title: view.title,
+            })
+            .collect())
+    }
+}
