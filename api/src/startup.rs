@@ -24,6 +24,7 @@ use crate::routes::changes::ChangesApi;
 use crate::routes::contracts::ContractsApi;
 use crate::routes::councils::CouncilsApi;
 use crate::routes::decisions::DecisionsApi;
+use crate::routes::feeds::FeedsApi;
 use crate::routes::findings::FindingsApi;
 use crate::routes::imports::ImportsApi;
 use crate::routes::lots::LotsApi;
@@ -33,6 +34,7 @@ use crate::routes::organizations::OrganizationsApi;
 use crate::routes::participation::ParticipationApi;
 use crate::routes::payments::PaymentsApi;
 use crate::routes::plan_items::PlanItemsApi;
+use crate::routes::scrutiny_stats::ScrutinyStatsApi;
 use crate::routes::search::SearchApi;
 use crate::routes::stats::StatsApi;
 use crate::routes::tenders::TendersApi;
@@ -62,7 +64,7 @@ type OpenDataApis = (
 type PeopleApis = (AuthApi, AccountsApi, CouncilsApi);
 
 /// Scrutiny: findings and the calendar their deadlines count on.
-type ScrutinyApis = (FindingsApi, AttachmentsApi, ParticipationApi, CalendarApi);
+type ScrutinyApis = (FindingsApi, AttachmentsApi, ParticipationApi, ScrutinyStatsApi, FeedsApi, CalendarApi);
 
 /// Every operation, by area; a new area is one more entry.
 type Apis = (OperationsApi, ImportsApi, OpenDataApis, PeopleApis, AuditApi, ScrutinyApis);
@@ -208,6 +210,8 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                     max_bytes: state.max_attachment_bytes,
                 },
                 ParticipationApi { findings: state.findings.clone(), auth: state.auth.clone() },
+                ScrutinyStatsApi { findings: state.findings.clone() },
+                FeedsApi { findings: state.findings.clone() },
                 CalendarApi { calendar: state.findings.calendar.clone(), clock: state.findings.clock.clone() },
             ),
         ),

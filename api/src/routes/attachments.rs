@@ -162,7 +162,7 @@ pub enum AttachmentList {
 #[derive(ApiResponse)]
 pub enum AttachmentDownload {
     /// The file, streamed, with its own media type as `Content-Type`.
-    #[oai(status = 200, content_type = "application/octet-stream")]
+    #[oai(status = 200, content_type = "*/*")]
     Ok(
         Binary<Body>,
         /// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266): browsers save the file

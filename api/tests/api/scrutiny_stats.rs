@@ -218,7 +218,10 @@ async fn groups_carry_their_samples_are_flagged_when_small_and_sort_by_a_figure(
     assert_eq!(report["group_by"], "organization");
     assert_eq!(report["sort"], "-findings");
     let groups = report["groups"].as_array().unwrap();
-    let ours = groups.iter().find(|g| g["key"] == cast.target.to_string()).expect("the target's group");
+    let ours = groups
+        .iter()
+        .find(|g| g["key"].as_str() == Some(cast.target.to_string().as_str()))
+        .expect("the target's group");
     assert_eq!(ours["organization"]["id"], cast.target);
     assert_eq!(ours["figures"]["findings"], 3);
     assert_eq!(ours["figures"]["small_sample"], true);
@@ -258,7 +261,7 @@ async fn groups_carry_their_samples_are_flagged_when_small_and_sort_by_a_figure(
         .as_array()
         .unwrap()
         .iter()
-        .find(|g| g["key"] == cast.council.to_string())
+        .find(|g| g["key"].as_str() == Some(cast.council.to_string().as_str()))
         .expect("the council's group");
     assert_eq!(council["figures"]["findings"], 3);
     assert!(council.get("organization").is_none());

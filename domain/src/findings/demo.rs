@@ -232,19 +232,19 @@ pub async fn seed(db: &DatabaseConnection) -> Result<usize, DomainError> {
 
     // 1. Answered on time, accepted, implemented, closed.
     let t = &targets[0];
-    clock.set(at("2026-02-02T05:00:00Z"));
+    tick(&findings, "2026-02-02T05:00:00Z").await?;
     let f = findings
         .file(&t.member, new(t, "Мониторинг закупок медицинского оборудования", Reason::Plan, true), None)
         .await?;
     walk(&t.member, f.id, &[Step::Publish]).await?;
-    clock.set(at("2026-02-10T05:00:00Z"));
+    tick(&findings, "2026-02-10T05:00:00Z").await?;
     walk(&t.member, f.id, &[Step::Complete]).await?;
-    clock.set(at("2026-02-12T05:00:00Z"));
+    tick(&findings, "2026-02-12T05:00:00Z").await?;
     walk(&t.member, f.id, &[Step::Deliver]).await?;
-    clock.set(at("2026-02-20T05:00:00Z"));
+    tick(&findings, "2026-02-20T05:00:00Z").await?;
     findings.answer(&t.officer, f.id, 1, accept()).await?;
     findings.answer(&t.officer, f.id, 2, accept()).await?;
-    clock.set(at("2026-04-01T05:00:00Z"));
+    tick(&findings, "2026-04-01T05:00:00Z").await?;
     for n in [1, 2] {
         findings
             .report_implementation(&t.officer, f.id, n, "Претензия удовлетворена, проверка проведена".into())
@@ -264,14 +264,14 @@ pub async fn seed(db: &DatabaseConnection) -> Result<usize, DomainError> {
 
     // 2. One recommendation declined after a hearing, the other accepted.
     let t = &targets[1];
-    clock.set(at("2026-02-23T05:00:00Z"));
+    tick(&findings, "2026-02-23T05:00:00Z").await?;
     let f = findings
         .file(&t.member, new(t, "Общественные слушания по строительству школы", Reason::Media, true), None)
         .await?;
     walk(&t.member, f.id, &[Step::Publish, Step::Complete]).await?;
-    clock.set(at("2026-03-02T05:00:00Z"));
+    tick(&findings, "2026-03-02T05:00:00Z").await?;
     walk(&t.member, f.id, &[Step::Deliver]).await?;
-    clock.set(at("2026-03-04T05:00:00Z"));
+    tick(&findings, "2026-03-04T05:00:00Z").await?;
     let hearing = NewHearing {
         starts_at: at("2026-03-06T06:00:00Z"),
         place: Some("Актовый зал акимата, каб. 201".to_owned()),
@@ -279,23 +279,23 @@ pub async fn seed(db: &DatabaseConnection) -> Result<usize, DomainError> {
     };
     findings.offer_hearing(&t.officer, f.id, hearing, None).await?;
     // Three working days after 4 March: 5, 6 and (9 March carried over) 10 March.
-    clock.set(at("2026-03-10T06:00:00Z"));
+    tick(&findings, "2026-03-10T06:00:00Z").await?;
     findings.answer(&t.officer, f.id, 1, decline()).await?;
     findings.answer(&t.officer, f.id, 2, accept()).await?;
     added += 1;
 
     // 3. The body never answered; the filers escalated to the ministry, which did.
     let t = &targets[2];
-    clock.set(at("2026-03-26T05:00:00Z"));
+    tick(&findings, "2026-03-26T05:00:00Z").await?;
     let f = findings
         .file(&t.member, new(t, "Экспертиза тарифов на коммунальные услуги", Reason::RedFlag, true), None)
         .await?;
     walk(&t.member, f.id, &[Step::Publish, Step::Complete]).await?;
-    clock.set(at("2026-04-01T05:00:00Z"));
+    tick(&findings, "2026-04-01T05:00:00Z").await?;
     walk(&t.member, f.id, &[Step::Deliver]).await?;
-    clock.set(at("2026-04-20T05:00:00Z"));
+    tick(&findings, "2026-04-20T05:00:00Z").await?;
     walk(&t.member, f.id, &[Step::Escalate]).await?;
-    clock.set(at("2026-04-28T05:00:00Z"));
+    tick(&findings, "2026-04-28T05:00:00Z").await?;
     let ministry_actor = Actor::Account(ministry_officer);
     findings.answer(&ministry_actor, f.id, 1, accept()).await?;
     findings.answer(&ministry_actor, f.id, 2, accept()).await?;
@@ -303,7 +303,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<usize, DomainError> {
 
     // 4. Delivered late, answered on time.
     let t = &targets[3];
-    clock.set(at("2026-05-04T05:00:00Z"));
+    tick(&findings, "2026-05-04T05:00:00Z").await?;
     let f = findings
         .file(
             &citizen_actor(&citizen),
@@ -312,28 +312,28 @@ pub async fn seed(db: &DatabaseConnection) -> Result<usize, DomainError> {
         )
         .await?;
     walk(&citizen_actor(&citizen), f.id, &[Step::Publish, Step::Complete]).await?;
-    clock.set(at("2026-05-20T05:00:00Z"));
+    tick(&findings, "2026-05-20T05:00:00Z").await?;
     walk(&citizen_actor(&citizen), f.id, &[Step::Deliver]).await?;
-    clock.set(at("2026-05-29T05:00:00Z"));
+    tick(&findings, "2026-05-29T05:00:00Z").await?;
     findings.answer(&t.officer, f.id, 1, accept()).await?;
     findings.answer(&t.officer, f.id, 2, accept()).await?;
     added += 1;
 
     // 5. Delivered and never answered: overdue now.
     let t = &targets[4];
-    clock.set(at("2026-10-26T05:00:00Z"));
+    tick(&findings, "2026-10-26T05:00:00Z").await?;
     let ngo_actor = Actor::Account(ngo);
     let f = findings
         .file(&ngo_actor, new(t, "Мониторинг государственных закупок продуктов питания", Reason::Plan, false), None)
         .await?;
     walk(&ngo_actor, f.id, &[Step::Publish, Step::Complete]).await?;
-    clock.set(at("2026-10-28T05:00:00Z"));
+    tick(&findings, "2026-10-28T05:00:00Z").await?;
     walk(&ngo_actor, f.id, &[Step::Deliver]).await?;
     added += 1;
 
     // 6. In progress.
     let t = &targets[5];
-    clock.set(at("2026-11-16T05:00:00Z"));
+    tick(&findings, "2026-11-16T05:00:00Z").await?;
     let f = findings
         .file(&t.member, new(t, "Заслушивание отчёта о расходовании бюджета", Reason::Plan, true), None)
         .await?;
@@ -343,6 +343,14 @@ pub async fn seed(db: &DatabaseConnection) -> Result<usize, DomainError> {
     // Due dates passed along the way are recorded as they would have been.
     Findings::new(db.clone(), findings.calendar.clone(), Clock::system()).record_passed_deadlines().await?;
     Ok(added)
+}
+
+/// Moves the demo's clock on, recording the due dates that passed meanwhile, as the running
+/// server's sweep would have.
+async fn tick(findings: &Findings, to: &str) -> Result<(), DomainError> {
+    findings.clock.set(at(to));
+    findings.record_passed_deadlines().await?;
+    Ok(())
 }
 
 fn citizen_actor(principal: &Principal) -> Actor {
