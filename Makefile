@@ -52,6 +52,7 @@ bench:
 	scripts/bench-load.sh
 	scripts/bench-import.sh
 	scripts/bench-auth.sh
+	scripts/bench-findings.sh
 
 conformance:
 	scripts/conformance.sh

@@ -85,6 +85,15 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         events: usize,
     },
+    /// Walk `count` findings through the workflow on a seeded database (file, publish,
+    /// complete, deliver, and for three in four an answer to each of two recommendations),
+    /// through the findings service and its audited write path; print the writes per second.
+    Findings {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long, default_value_t = 2_000)]
+        count: usize,
+    },
 }
 
 #[tokio::main]
@@ -109,6 +118,10 @@ async fn main() -> anyhow::Result<()> {
             audit_events(&db, events).await
         }
         Command::PaymentsCsv { rows, organizations, out } => payments_csv(rows, organizations, &out),
+        Command::Findings { database_url, count } => {
+            let db = db::connect(&database_url, &PoolOptions { max_connections: 2, ..Default::default() }).await?;
+            findings(&db, count).await
+        }
     }
 }
 
@@ -479,6 +492,81 @@ async fn audit_events(db: &DatabaseConnection, events: usize) -> anyhow::Result<
     println!(
         "{}",
         serde_json::json!({"name": "audit-append", "events": events, "seconds": seconds, "events_per_second": events as f64 / seconds})
+    );
+    Ok(())
+}
+
+/// See [`Command::Findings`].
+async fn findings(db: &DatabaseConnection, count: usize) -> anyhow::Result<()> {
+    use domain::accounts::{self, Actor, Email, Grant, Password, PasswordHasher, Registration, councils};
+    use domain::findings::{Answer, Findings, NewFinding, Step, calendar::Calendar, tables::Decision};
+
+    let council = councils::list(db, None, None, domain::pagination::Limit::new(Some(1)).map_err(anyhow::Error::msg)?)
+        .await?
+        .items
+        .into_iter()
+        .next()
+        .context("the database has a council: run `scrutiny seed` first")?;
+    let operator = Actor::System("bench");
+    let hasher = PasswordHasher::new(1);
+    let mut people = Vec::new();
+    for (role, council_id, organization_id) in
+        [("council_member", Some(council.id), None), ("body_officer", None, Some(council.host_organization_id))]
+    {
+        let registration = Registration {
+            email: Email::new(&format!("bench-{role}-{}@example.kz", std::process::id())).map_err(anyhow::Error::msg)?,
+            password: Password::new("bench passphrase 2026").map_err(anyhow::Error::msg)?,
+            display_name: format!("Bench {role}"),
+        };
+        let grant = Grant {
+            role: Some(role.parse().map_err(anyhow::Error::msg)?),
+            council_id,
+            organization_id,
+            ngo_name: None,
+            position: None,
+        };
+        let view = accounts::create(db, &hasher, &operator, registration, vec![grant]).await?;
+        let principal = accounts::principal(db, view.id).await?.context("the account just created")?;
+        people.push(Actor::Account(principal));
+    }
+    let (member, officer) = (people[0].clone(), people[1].clone());
+    let clock = domain::clock::Clock::system();
+    clock.set(Utc.with_ymd_and_hms(2026, 9, 1, 5, 0, 0).unwrap());
+    let findings = Findings::new(db.clone(), std::sync::Arc::new(Calendar::shipped()), clock);
+    let started = Instant::now();
+    let mut writes = 0;
+    for n in 0..count {
+        let new = NewFinding {
+            target_organization_id: council.host_organization_id,
+            council_id: Some(council.id),
+            title: domain::LocalizedName { ru: Some(format!("Мониторинг закупок № {n}")), kk: None, en: None },
+            facts: vec!["Сроки поставки нарушены".into()],
+            recommendations: vec!["Взыскать неустойку".into(), "Провести проверку".into()],
+            ..NewFinding::default()
+        };
+        let view = findings.file(&member, new, None).await?;
+        for step in [Step::Publish, Step::Complete, Step::Deliver] {
+            findings.step(&member, view.id, step).await?;
+        }
+        writes += 4;
+        if n % 4 != 0 {
+            for number in [1, 2] {
+                let answer = Answer {
+                    decision: Decision::Accepted,
+                    reasoning: "Нарушение подтверждено".into(),
+                    measures: Some("Приказ".into()),
+                    implement_by: chrono::NaiveDate::from_ymd_opt(2027, 6, 30),
+                };
+                findings.answer(&officer, view.id, number, answer).await?;
+                writes += 1;
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"name": "findings-workflow", "findings": count, "writes": writes, "seconds": seconds,
+                           "writes_per_second": writes as f64 / seconds})
     );
     Ok(())
 }

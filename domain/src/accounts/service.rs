@@ -806,6 +806,8 @@ pub async fn erase(db: &DatabaseConnection, actor: &Actor, account_id: i64) -> R
     write.record(actor, "account.erase", "account", account_id, Some(before), Some(after)).await?;
     // Last, so that the snapshots just taken are erased too.
     write.erase_personal_data(account_id).await?;
+    // Messages not yet sent to the person go too: nobody is left to receive them.
+    crate::notifications::drop_for_account(write.txn(), account_id, write.now()).await?;
     write.commit().await?;
     Ok(after_view)
 }
