@@ -210,7 +210,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                     max_bytes: state.max_attachment_bytes,
                 },
                 ParticipationApi { findings: state.findings.clone(), auth: state.auth.clone() },
-                ScrutinyStatsApi { findings: state.findings.clone() },
+                ScrutinyStatsApi { findings: state.findings.clone(), cache: cache.clone() },
                 FeedsApi { findings: state.findings.clone() },
                 CalendarApi { calendar: state.findings.calendar.clone(), clock: state.findings.clock.clone() },
             ),

@@ -514,7 +514,8 @@ async fn findings(db: &DatabaseConnection, count: usize) -> anyhow::Result<()> {
         [("council_member", Some(council.id), None), ("body_officer", None, Some(council.host_organization_id))]
     {
         let registration = Registration {
-            email: Email::new(&format!("bench-{role}-{}@example.kz", std::process::id())).map_err(anyhow::Error::msg)?,
+            email: Email::new(&format!("bench-{role}-{}@example.kz", std::process::id()))
+                .map_err(anyhow::Error::msg)?,
             password: Password::new("bench passphrase 2026").map_err(anyhow::Error::msg)?,
             display_name: format!("Bench {role}"),
         };
@@ -539,7 +540,9 @@ async fn findings(db: &DatabaseConnection, count: usize) -> anyhow::Result<()> {
         let new = NewFinding {
             target_organization_id: council.host_organization_id,
             council_id: Some(council.id),
-            title: domain::LocalizedName { ru: Some(format!("Мониторинг закупок № {n}")), kk: None, en: None },
+            title: domain::LocalizedName {
+                ru: Some(format!("Мониторинг закупок № {n}")), kk: None, en: None
+            },
             facts: vec!["Сроки поставки нарушены".into()],
             recommendations: vec!["Взыскать неустойку".into(), "Провести проверку".into()],
             ..NewFinding::default()

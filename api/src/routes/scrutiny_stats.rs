@@ -17,6 +17,14 @@ use crate::lists::organizations_by_id;
 
 pub struct ScrutinyStatsApi {
     pub findings: Findings,
+    /// Figures kept while the data is unchanged (and for at most a minute: `overdue_now`
+    /// moves with the clock, and the deadline sweep records it within its interval).
+    pub cache: std::sync::Arc<domain::cache::ResultCache>,
+}
+
+/// The minute a figure was computed in, part of its cache key.
+fn minute(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp() / 60
 }
 
 /// A proportion with its sample size and its 95 % Wilson score interval (z = 1.959964).
@@ -275,7 +283,9 @@ impl ScrutinyStatsApi {
         id: Path<i64>,
     ) -> ApiResult<OrganizationScrutinyResponse> {
         let computed_at = self.findings.clock.now();
-        let figures = self.findings.organization_stats(id.0).await?;
+        let key = format!("scrutiny-stats:organization:{}:{}", id.0, minute(computed_at));
+        let figures =
+            self.cache.get_or_compute(&self.findings.db, key, || self.findings.organization_stats(id.0)).await?;
         let organizations = organizations_by_id(&self.findings.db, [id.0]).await?;
         let organization =
             organizations.get(&id.0).ok_or_else(|| ApiError::not_found(&format!("organization {}", id.0)))?;
@@ -315,7 +325,11 @@ impl ScrutinyStatsApi {
         };
         let sort_param = sort.0.unwrap_or(ScrutinySort::FindingsDesc);
         let limit = limit.0.unwrap_or(100) as usize;
-        let report = self.findings.scrutiny_stats(grouping, sort_param.into(), limit).await?;
+        let key = format!("scrutiny-stats:{grouping:?}:{sort_param:?}:{limit}:{}", minute(self.findings.clock.now()));
+        let report = self
+            .cache
+            .get_or_compute(&self.findings.db, key, || self.findings.scrutiny_stats(grouping, sort_param.into(), limit))
+            .await?;
         let organizations = if grouping == GroupBy::Organization {
             let ids = report.iter().filter_map(|(key, _)| match key {
                 GroupKey::Organization(id) => Some(*id),

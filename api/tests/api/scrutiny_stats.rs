@@ -297,3 +297,18 @@ async fn a_bad_grouping_or_order_is_a_400_that_names_the_parameter() {
         assert_eq!(invalid_param_name(&problem), name, "{path}: {problem}");
     }
 }
+
+#[tokio::test]
+async fn figures_kept_between_requests_follow_every_write() {
+    let app = spawn_seeded_app().await;
+    let cast = cast(&app).await;
+    app.clock.set(at("2026-06-01T05:00:00Z"));
+    let path = format!("/v1/organizations/{}/scrutiny-stats", cast.target);
+    assert_eq!(app.get_json(&path).await["figures"]["findings"], 0);
+    let finding = file(&app, &cast).await;
+    assert_eq!(app.get_json(&path).await["figures"]["findings"], 0, "a draft does not count");
+    step(&app, &cast.member, &finding, &["publish"]).await;
+    assert_eq!(app.get_json(&path).await["figures"]["findings"], 1, "the same minute, a new version");
+    step(&app, &cast.member, &finding, &["complete", "deliver"]).await;
+    assert_eq!(app.get_json(&path).await["figures"]["received"], 1);
+}
