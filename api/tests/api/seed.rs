@@ -50,3 +50,46 @@ async fn stored_money_sums_exactly() {
     assert_eq!(stored_payments.iter().sum::<i64>(), expected_payments);
     assert_eq!(stored_contracts.iter().sum::<i64>(), expected_contracts);
 }
+
+#[tokio::test]
+async fn the_demo_findings_cover_every_state_and_their_people_cannot_log_in() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = crate::helpers::spawn_seeded_app().await;
+    let all = app.get_json("/v1/findings?limit=100").await;
+    let statuses: std::collections::BTreeSet<String> =
+        all["items"].as_array().unwrap().iter().map(|f| f["status"].as_str().unwrap().to_owned()).collect();
+    for status in ["in_progress", "delivered", "answered", "closed"] {
+        assert!(statuses.contains(status), "{status} in {statuses:?}");
+    }
+    let items = all["items"].as_array().unwrap();
+    assert!(items.iter().any(|f| f["overdue"] == true), "one is overdue");
+    assert!(items.iter().any(|f| f["delivered_on_time"] == false), "one was delivered late");
+    assert!(items.iter().any(|f| !f["escalation"].is_null()), "one was escalated");
+    assert!(items.iter().any(|f| !f["hearings"].as_array().unwrap().is_empty()), "one had a hearing");
+    assert!(
+        items.iter().any(|f| f["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["implementation"]["result"] == "implemented")),
+        "one was implemented"
+    );
+    let demo = domain::accounts::tables::account::Entity::find()
+        .filter(domain::accounts::tables::account::Column::PasswordHash.eq(domain::findings::demo::NO_PASSWORD))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(demo.len() >= 10, "{} demo accounts", demo.len());
+    // Four attempts: the fifth failure from one address within a minute would be throttled.
+    for account in demo.iter().take(2) {
+        for password in ["password", domain::findings::demo::NO_PASSWORD] {
+            let response = app
+                .request(reqwest::Method::POST, "/v1/auth/token", None)
+                .json(&serde_json::json!({"email": account.email, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 401, "{}", account.email);
+        }
+    }
+}
