@@ -30,6 +30,13 @@ pub struct Problem {
     /// problem is not about the request's content.
     #[oai(default, skip_serializing_if_is_empty)]
     pub invalid_params: Vec<InvalidParam>,
+    /// For a workflow step the object's state does not allow: the state it is in.
+    #[oai(skip_serializing_if_is_none)]
+    pub state: Option<String>,
+    /// For a workflow step the object's state does not allow: the steps that can follow that
+    /// state (empty when it is final).
+    #[oai(skip_serializing_if_is_none)]
+    pub allowed_steps: Option<Vec<String>>,
 }
 
 /// A request parameter or body field that was rejected.
@@ -49,6 +56,8 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             invalid_params: Vec::new(),
+            state: None,
+            allowed_steps: None,
         }
     }
 
@@ -240,6 +249,11 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict(detail) => {
                 ApiError::Conflict(Json(Problem::new(StatusCode::CONFLICT, "conflict", detail)))
             }
+            DomainError::IllegalStep { detail, state, allowed } => ApiError::Conflict(Json(Problem {
+                state: Some(state),
+                allowed_steps: Some(allowed),
+                ..Problem::new(StatusCode::CONFLICT, "illegal-step", detail)
+            })),
             DomainError::Stale(detail) => ApiError::PreconditionFailed(Json(Problem::new(
                 StatusCode::PRECONDITION_FAILED,
                 "precondition-failed",

@@ -29,6 +29,10 @@ pub enum DomainError {
     /// The write contradicts the stored state (an email already registered, say).
     #[error("{0}")]
     Conflict(String),
+    /// A workflow step the object's state does not allow: `state` is where it is, `allowed`
+    /// the steps that can follow (none when final).
+    #[error("{detail}")]
+    IllegalStep { detail: String, state: String, allowed: Vec<String> },
     /// The object changed since the version the caller read.
     #[error("{0}")]
     Stale(String),

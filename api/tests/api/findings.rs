@@ -150,6 +150,7 @@ async fn a_finding_walks_from_filing_to_closing_as_the_roles_would() {
         .unwrap();
     let problem = assert_problem(edit, 409).await;
     assert!(problem["detail"].as_str().unwrap().contains("completed"), "{problem}");
+    assert_eq!((&problem["state"], &problem["allowed_steps"]), (&json!("completed"), &json!(["deliver"])), "{problem}");
 
     // Delivered on Wednesday 18 March: the answer is due 10 working days later.
     app.clock.set(at("2026-03-18T06:00:00Z"));
@@ -261,6 +262,7 @@ async fn a_finding_walks_from_filing_to_closing_as_the_roles_would() {
     let problem =
         assert_problem(send(&app, Method::POST, &path(&draft, "publish"), Some(&cast.member), None).await, 409).await;
     assert!(problem["detail"].as_str().unwrap().contains("closed"), "{problem}");
+    assert_eq!((&problem["state"], &problem["allowed_steps"]), (&json!("closed"), &json!([])), "{problem}");
 
     let history = app.get_json(&format!("/v1/findings/{id}/history?limit=100")).await;
     let actions: Vec<&str> =

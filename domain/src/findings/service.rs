@@ -136,12 +136,16 @@ pub struct NewHearing {
 fn illegal(row: &finding::Model, step: &str) -> DomainError {
     let allowed = steps_from(row.status);
     let next = if allowed.is_empty() { "none: it is final".to_owned() } else { allowed.join(", ") };
-    DomainError::Conflict(format!(
-        "finding {} is {}: `{step}` is not a step from there; the steps from {} are: {next}",
-        row.id,
-        row.status.as_str(),
-        row.status.as_str()
-    ))
+    DomainError::IllegalStep {
+        detail: format!(
+            "finding {} is {}: `{step}` is not a step from there; the steps from {} are: {next}",
+            row.id,
+            row.status.as_str(),
+            row.status.as_str()
+        ),
+        state: row.status.as_str().to_owned(),
+        allowed: allowed.iter().map(|s| (*s).to_owned()).collect(),
+    }
 }
 
 fn forbidden_unless(allowed: bool, why: &str) -> Result<(), DomainError> {
@@ -473,12 +477,11 @@ impl Findings {
         let row = self.visible(write.txn(), actor, id).await?;
         forbidden_unless(is_filer(actor, &row) || actor.is_admin(), "only the finding's filers edit it")?;
         if !matches!(row.status, Status::Draft | Status::InProgress) {
-            return Err(DomainError::Conflict(format!(
-                "finding {id} is {}: its content was fixed when it was completed; the steps from {} are: {}",
-                row.status.as_str(),
-                row.status.as_str(),
-                steps_from(row.status).join(", ")
-            )));
+            let mut refused = illegal(&row, "edit");
+            if let DomainError::IllegalStep { detail, .. } = &mut refused {
+                *detail = format!("{detail} (the content was fixed when the finding was completed)");
+            }
+            return Err(refused);
         }
         if let Some(expected) = expected_version
             && expected != row.version
