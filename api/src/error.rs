@@ -31,12 +31,13 @@ pub struct Problem {
     #[oai(default, skip_serializing_if_is_empty)]
     pub invalid_params: Vec<InvalidParam>,
     /// For a workflow step the object's state does not allow: the state it is in.
+    // Boxed, as is the next: every `ApiResult` carries a `Problem`'s size.
     #[oai(skip_serializing_if_is_none)]
-    pub state: Option<String>,
+    pub state: Option<Box<String>>,
     /// For a workflow step the object's state does not allow: the steps that can follow that
     /// state (empty when it is final).
     #[oai(skip_serializing_if_is_none)]
-    pub allowed_steps: Option<Vec<String>>,
+    pub allowed_steps: Option<Box<Vec<String>>>,
 }
 
 /// A request parameter or body field that was rejected.
@@ -117,7 +118,8 @@ pub enum ApiError {
     /// how many seconds to wait. Only when the server runs with a rate limit.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(
-        Json<Problem>,
+        // Boxed: with its header beside it, this variant would make every `ApiResult` large.
+        Json<Box<Problem>>,
         /// Seconds to wait before the next request can succeed.
         #[oai(header = "Retry-After")]
         u64,
@@ -166,7 +168,7 @@ impl ApiError {
         let detail =
             format!("too many failed logins for this account or from this address; retry in {retry_after_seconds} s");
         ApiError::TooManyRequests(
-            Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-logins", detail)),
+            Json(Box::new(Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-logins", detail))),
             retry_after_seconds,
         )
     }
@@ -175,7 +177,7 @@ impl ApiError {
     pub fn too_many_registrations(retry_after_seconds: u64) -> Self {
         let detail = format!("too many registrations from this address; retry in {retry_after_seconds} s");
         ApiError::TooManyRequests(
-            Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-registrations", detail)),
+            Json(Box::new(Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-registrations", detail))),
             retry_after_seconds,
         )
     }
@@ -212,7 +214,7 @@ impl ApiError {
              retry in {retry_after_seconds} s"
         );
         ApiError::TooManyRequests(
-            Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail)),
+            Json(Box::new(Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail))),
             retry_after_seconds,
         )
     }
@@ -250,8 +252,8 @@ impl From<DomainError> for ApiError {
                 ApiError::Conflict(Json(Problem::new(StatusCode::CONFLICT, "conflict", detail)))
             }
             DomainError::IllegalStep { detail, state, allowed } => ApiError::Conflict(Json(Problem {
-                state: Some(state),
-                allowed_steps: Some(allowed),
+                state: Some(Box::new(state)),
+                allowed_steps: Some(Box::new(allowed)),
                 ..Problem::new(StatusCode::CONFLICT, "illegal-step", detail)
             })),
             DomainError::Stale(detail) => ApiError::PreconditionFailed(Json(Problem::new(
@@ -263,6 +265,10 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidCredentials => ApiError::invalid_credentials(),
             error @ DomainError::Busy => {
                 ApiError::Unavailable(Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string())))
+            }
+            DomainError::Unavailable(detail) => {
+                tracing::error!(detail = %detail, "a write needs what the server does not have");
+                ApiError::Unavailable(Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)))
             }
             other => ApiError::internal(&other),
         }

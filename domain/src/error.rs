@@ -39,6 +39,10 @@ pub enum DomainError {
     /// An idempotency key came again with another request.
     #[error("this Idempotency-Key was used with another request")]
     IdempotencyKeyReused,
+    /// Something the write needs is not there (a calendar year not yet in the file); the
+    /// write did not happen.
+    #[error("{0}")]
+    Unavailable(String),
     /// Too many writes queued for the audit log's head; the write did not happen.
     #[error("too many writes at once; retry in a few seconds")]
     Busy,

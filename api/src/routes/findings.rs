@@ -705,17 +705,21 @@ fn language_tag(language: Language) -> &'static str {
     }
 }
 
-fn ok(view: FindingView, req: &Request) -> FindingResponse {
-    let language = preferred_language(req);
-    let tag = etag_of_variant("finding", view.id, view.version, language_tag(language));
-    FindingResponse::Ok(Json(Finding::new(view, language)), tag)
-}
-
 fn links_in(links: Vec<LinkInput>) -> Vec<LinkRef> {
     links.into_iter().map(|l| LinkRef { record_type: l.record_type.into(), record_id: l.record_id }).collect()
 }
 
 impl FindingsApi {
+    /// The finding with its ETag: its version, the language, and the day in Kazakhstan, since
+    /// `overdue` and the `*_on_time` flags turn at midnight there without a new version.
+    fn ok(&self, view: FindingView, req: &Request) -> FindingResponse {
+        let language = preferred_language(req);
+        let today = domain::findings::calendar::kazakhstan_date(self.findings.clock.now());
+        let variant = format!("{}.{today}", language_tag(language));
+        let tag = etag_of_variant("finding", view.id, view.version, &variant);
+        FindingResponse::Ok(Json(Finding::new(view, language)), tag)
+    }
+
     async fn step(
         &self,
         req: &Request,
@@ -724,7 +728,7 @@ impl FindingsApi {
         step: findings::Step,
     ) -> ApiResult<FindingResponse> {
         let actor = self.auth.actor(bearer).await?;
-        Ok(ok(self.findings.step(&actor, id, step).await?, req))
+        Ok(self.ok(self.findings.step(&actor, id, step).await?, req))
     }
 }
 
@@ -859,7 +863,7 @@ impl FindingsApi {
             recommendations: input.recommendations,
         };
         let view = self.findings.file(&actor, new, key.as_ref()).await?;
-        let FindingResponse::Ok(json, tag) = ok(view, req);
+        let FindingResponse::Ok(json, tag) = self.ok(view, req);
         Ok(FindingCreated::Created(json, tag))
     }
 
@@ -877,7 +881,7 @@ impl FindingsApi {
         id: Path<i64>,
     ) -> ApiResult<FindingResponse> {
         let actor = self.auth.reader(&bearer).await?;
-        Ok(ok(self.findings.get(&actor, id.0).await?, req))
+        Ok(self.ok(self.findings.get(&actor, id.0).await?, req))
     }
 
     /// Edit a finding
@@ -911,7 +915,7 @@ impl FindingsApi {
             facts: patch.facts,
             recommendations: patch.recommendations,
         };
-        Ok(ok(self.findings.update(&actor, id.0, version, changes).await?, req))
+        Ok(self.ok(self.findings.update(&actor, id.0, version, changes).await?, req))
     }
 
     /// Publish a draft
@@ -1037,7 +1041,7 @@ impl FindingsApi {
             measures: body.0.measures,
             implement_by: body.0.implement_by,
         };
-        Ok(ok(self.findings.answer(&actor, id.0, number.0, answer).await?, req))
+        Ok(self.ok(self.findings.answer(&actor, id.0, number.0, answer).await?, req))
     }
 
     /// Offer a hearing
@@ -1061,7 +1065,7 @@ impl FindingsApi {
         let key = idempotency_key(req, key.0.as_deref(), &body.0)?;
         let new = findings::NewHearing { starts_at: body.0.starts_at, place: body.0.place, link: body.0.link };
         let view = self.findings.offer_hearing(&actor, id.0, new, key.as_ref()).await?;
-        let FindingResponse::Ok(json, tag) = ok(view, req);
+        let FindingResponse::Ok(json, tag) = self.ok(view, req);
         Ok(FindingCreated::Created(json, tag))
     }
 
@@ -1086,7 +1090,7 @@ impl FindingsApi {
         body: Json<ImplementationInput>,
     ) -> ApiResult<FindingResponse> {
         let actor = self.auth.actor(&bearer).await?;
-        Ok(ok(self.findings.report_implementation(&actor, id.0, number.0, body.0.report).await?, req))
+        Ok(self.ok(self.findings.report_implementation(&actor, id.0, number.0, body.0.report).await?, req))
     }
 
     /// Assess implementation
@@ -1113,7 +1117,7 @@ impl FindingsApi {
         let actor = self.auth.actor(&bearer).await?;
         let view =
             self.findings.assess_implementation(&actor, id.0, number.0, body.0.result.into(), body.0.reason).await?;
-        Ok(ok(view, req))
+        Ok(self.ok(view, req))
     }
 
     /// Hide a finding
@@ -1131,7 +1135,7 @@ impl FindingsApi {
         body: Json<HideInput>,
     ) -> ApiResult<FindingResponse> {
         let actor = self.auth.actor(&bearer).await?;
-        Ok(ok(self.findings.moderate(&actor, id.0, Some(body.0.reason)).await?, req))
+        Ok(self.ok(self.findings.moderate(&actor, id.0, Some(body.0.reason)).await?, req))
     }
 
     /// Show a hidden finding again
@@ -1145,7 +1149,7 @@ impl FindingsApi {
         id: Path<i64>,
     ) -> ApiResult<FindingResponse> {
         let actor = self.auth.actor(&bearer).await?;
-        Ok(ok(self.findings.moderate(&actor, id.0, None).await?, req))
+        Ok(self.ok(self.findings.moderate(&actor, id.0, None).await?, req))
     }
 
     /// A finding's history

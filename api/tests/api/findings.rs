@@ -628,3 +628,27 @@ async fn each_step_the_law_names_puts_a_message_in_the_outbox_for_the_people_con
     assert_eq!(to("recommendation.answered"), [cast.member.id]);
     assert!(messages.iter().all(|m| !m.body.contains('@')), "no address is kept in a message");
 }
+
+#[tokio::test]
+async fn the_public_audit_log_keeps_a_findings_structure_and_only_a_hash_of_its_texts() {
+    let app = spawn_seeded_app().await;
+    let cast = cast(&app).await;
+    let draft = file(&app, &cast).await;
+    let id = draft["id"].as_i64().unwrap();
+    let log = app.get(&format!("/v1/audit/events?object_type=finding&object_id={id}")).await.text().await.unwrap();
+    for text in ["томографов", "Поставка задержана", "Взыскать неустойку", "Проверка исполнения"]
+    {
+        assert!(!log.contains(text), "a draft's text is not in the public log: {text}");
+    }
+    let parsed: Value = serde_json::from_str(&log).unwrap();
+    let after = &parsed["items"][0]["after"];
+    assert_eq!(after["status"], "draft");
+    assert_eq!(after["recommendations"][1]["number"], 2);
+    assert_eq!(after["content_sha256"].as_str().map(str::len), Some(64));
+
+    // An officer who is also a moderator never hides a finding about their own body.
+    ok(send(&app, Method::POST, &path(&draft, "publish"), Some(&cast.member), None).await, 200).await;
+    let both = app.user(&["body_officer", "moderator"], None, Some(cast.target)).await;
+    let reason = json!({"reason": "Не нравится"});
+    assert_problem(send(&app, Method::POST, &path(&draft, "hide"), Some(&both), Some(reason)).await, 403).await;
+}

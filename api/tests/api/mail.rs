@@ -495,6 +495,9 @@ async fn erased_and_disabled_people_get_nothing() {
     for stored in notifications::of_finding(&app.db, 7).await.unwrap() {
         if stored.recipient_account_id == kept.id {
             assert_eq!(stored.sent_at, Some(now));
+        } else if stored.recipient_account_id == erased.id {
+            // Dropped by the erasure itself, in its transaction.
+            assert_eq!((stored.sent_at, stored.dropped_at.is_some(), stored.attempts), (None, true, 0));
         } else {
             assert_eq!((stored.sent_at, stored.dropped_at, stored.attempts), (None, Some(now), 0));
         }

@@ -562,7 +562,12 @@ impl Findings {
         .insert(write.txn())
         .await?;
         let view = AttachmentView::from(row);
-        let after = json!({ "attachment": view, "account_id": account_id });
+        // The file's name stays out of the public log (a draft's attachments are private):
+        // its hash, type and size identify it.
+        let after = json!({
+            "attachment": {"id": view.id, "sha256": view.sha256, "media_type": view.media_type, "size": view.size},
+            "account_id": account_id,
+        });
         write.record(actor, "finding.attach", "finding", finding_id, None, Some(after)).await?;
         write.commit().await?;
         Ok(view)

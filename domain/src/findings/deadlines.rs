@@ -67,72 +67,85 @@ impl Findings {
             .await?;
         let mut recorded = 0;
         for candidate in candidates {
-            let mut write = self.begin().await?;
-            // Read again under the write lock: another sweep may have recorded it.
-            let Some(row) = finding::Entity::find_by_id(candidate.id).one(write.txn()).await? else { continue };
-            let passed = |due: Option<chrono::NaiveDate>| due.is_some_and(|due| now >= end_of_day(due));
-            let mut terms = Vec::new();
-            if row.status == Status::Completed && row.deliver_passed_at.is_none() && passed(row.deliver_by) {
-                terms.push((Term::Deliver, row.deliver_by));
-            }
-            if row.status == Status::Delivered && row.answer_passed_at.is_none() && passed(row.answer_due) {
-                terms.push((Term::Answer, row.answer_due));
-            }
-            if row.escalated_at.is_some()
-                && row.escalation_answered_at.is_none()
-                && row.escalation_passed_at.is_none()
-                && !matches!(row.status, Status::Closed | Status::Withdrawn)
-                && passed(row.escalation_due)
-            {
-                terms.push((Term::Escalation, row.escalation_due));
-            }
-            if terms.is_empty() {
-                continue;
-            }
-            let mut active = row.clone().into_active_model();
-            for (term, due) in &terms {
-                match term {
-                    Term::Deliver => active.deliver_passed_at = Set(Some(now)),
-                    Term::Answer => active.answer_passed_at = Set(Some(now)),
-                    Term::Escalation => active.escalation_passed_at = Set(Some(now)),
+            // Each finding on its own: one that fails is logged and retried by the next sweep,
+            // and the others are recorded.
+            let outcome = async {
+                let mut recorded = 0;
+                let mut write = self.begin().await?;
+                // Read again under the write lock: another sweep may have recorded it.
+                let Some(row) = finding::Entity::find_by_id(candidate.id).one(write.txn()).await? else { return Ok(0) };
+                let passed = |due: Option<chrono::NaiveDate>| due.is_some_and(|due| now >= end_of_day(due));
+                let mut terms = Vec::new();
+                if row.status == Status::Completed && row.deliver_passed_at.is_none() && passed(row.deliver_by) {
+                    terms.push((Term::Deliver, row.deliver_by));
                 }
-                let due = due.map(|d| d.to_string()).unwrap_or_default();
-                write
-                    .record(
-                        &actor,
-                        "finding.deadline_passed",
-                        "finding",
-                        row.id,
-                        None,
-                        Some(json!({ "deadline": term.name(), "due": due, "status": row.status.as_str() })),
-                    )
-                    .await?;
-                let mut recipients = filers_of(write.txn(), &row).await?;
-                let owner = match term {
-                    Term::Deliver => None,
-                    Term::Answer => Some(row.target_organization_id),
-                    Term::Escalation => row.escalated_to_organization_id,
-                };
-                if let Some(owner) = owner {
-                    recipients.extend(officers_of(write.txn(), owner).await?);
+                if row.status == Status::Delivered && row.answer_passed_at.is_none() && passed(row.answer_due) {
+                    terms.push((Term::Answer, row.answer_due));
                 }
-                let outbox = messages(
-                    "deadline.passed",
-                    recipients,
-                    &row,
-                    format!("Срок истёк: {}", title_of(&row)),
-                    format!(
-                        "The term {} of finding {} (\"{}\") ended on {due} with its step not taken.",
-                        term.name(),
-                        row.id,
-                        title_of(&row)
-                    ),
-                );
-                notifications::enqueue(write.txn(), now, outbox).await?;
-                recorded += 1;
+                if row.escalated_at.is_some()
+                    && row.escalation_answered_at.is_none()
+                    && row.escalation_passed_at.is_none()
+                    && !matches!(row.status, Status::Closed | Status::Withdrawn)
+                    && passed(row.escalation_due)
+                {
+                    terms.push((Term::Escalation, row.escalation_due));
+                }
+                if terms.is_empty() {
+                    return Ok(0);
+                }
+                let mut active = row.clone().into_active_model();
+                for (term, due) in &terms {
+                    match term {
+                        Term::Deliver => active.deliver_passed_at = Set(Some(now)),
+                        Term::Answer => active.answer_passed_at = Set(Some(now)),
+                        Term::Escalation => active.escalation_passed_at = Set(Some(now)),
+                    }
+                    let due = due.map(|d| d.to_string()).unwrap_or_default();
+                    write
+                        .record(
+                            &actor,
+                            "finding.deadline_passed",
+                            "finding",
+                            row.id,
+                            None,
+                            Some(json!({ "deadline": term.name(), "due": due, "status": row.status.as_str() })),
+                        )
+                        .await?;
+                    let mut recipients = filers_of(write.txn(), &row).await?;
+                    let owner = match term {
+                        Term::Deliver => None,
+                        Term::Answer => Some(row.target_organization_id),
+                        Term::Escalation => row.escalated_to_organization_id,
+                    };
+                    if let Some(owner) = owner {
+                        recipients.extend(officers_of(write.txn(), owner).await?);
+                    }
+                    let outbox = messages(
+                        "deadline.passed",
+                        recipients,
+                        &row,
+                        format!("Срок истёк: {}", title_of(&row)),
+                        format!(
+                            "The term {} of finding {} (\"{}\") ended on {due} with its step not taken.",
+                            term.name(),
+                            row.id,
+                            title_of(&row)
+                        ),
+                    );
+                    notifications::enqueue(write.txn(), now, outbox).await?;
+                    recorded += 1;
+                }
+                active.update(write.txn()).await?;
+                write.commit().await?;
+                Ok::<usize, DomainError>(recorded)
             }
-            active.update(write.txn()).await?;
-            write.commit().await?;
+            .await;
+            match outcome {
+                Ok(count) => recorded += count,
+                Err(error) => {
+                    tracing::error!(finding = candidate.id, error = %error, "recording a passed due date failed")
+                }
+            }
         }
         Ok(recorded)
     }
@@ -175,6 +188,16 @@ impl Findings {
             active.deliver_by = Set(after.deliver_by);
             active.answer_due = Set(after.answer_due);
             active.escalation_due = Set(after.escalation_due);
+            // A due date that moved passes anew: the sweep records it again at its new end.
+            if after.deliver_by != row.deliver_by {
+                active.deliver_passed_at = Set(None);
+            }
+            if after.answer_due != row.answer_due {
+                active.answer_passed_at = Set(None);
+            }
+            if after.escalation_due != row.escalation_due {
+                active.escalation_passed_at = Set(None);
+            }
             active.calendar_version = Set(after.calendar_version.clone());
             if moved {
                 active.version = Set(row.version + 1);

@@ -10,6 +10,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, Set,
 };
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use super::calendar::{Calendar, kazakhstan_date};
 use super::tables::{
@@ -40,6 +41,7 @@ pub const MAX_TEXT_CHARS: usize = 20_000;
 pub const MAX_FACTS: usize = 100;
 pub const MAX_RECOMMENDATIONS: usize = 50;
 pub const MAX_LINKS: usize = 100;
+pub const MAX_HEARINGS: u64 = 20;
 
 /// The findings service: the database, the calendar deadlines count on, and the clock.
 #[derive(Clone)]
@@ -250,28 +252,80 @@ async fn target_organization(db: &impl ConnectionTrait, id: i64) -> Result<organ
 
 /// The finding as the audit log keeps it: its content and dates, without personal data
 /// (the filer is an account id).
+///
+/// The texts (title, summary, facts, recommendations, answers' reasoning and measures,
+/// implementation reports, hearing places) enter the log only as the SHA-256 of their JSON,
+/// `content_sha256`: the public log must not show what a draft or a hidden finding says, nor
+/// keep text a citizen wrote after it is gone. The structure (states, dates, decisions,
+/// links, who) stays readable.
 fn snapshot(view: &FindingView, filer_account_id: i64) -> Value {
     let mut value = serde_json::to_value(view).unwrap_or(Value::Null);
+    let mut texts = serde_json::Map::new();
     if let Some(object) = value.as_object_mut() {
         object.remove("filer");
         object.remove("overdue");
+        for field in ["title", "summary", "facts"] {
+            texts.insert(field.to_owned(), object.remove(field).unwrap_or(Value::Null));
+        }
+        let mut strip = |list: &str, fields: &[&str]| {
+            let mut removed = Vec::new();
+            if let Some(items) = object.get_mut(list).and_then(Value::as_array_mut) {
+                for item in items {
+                    let mut taken = serde_json::Map::new();
+                    strip_fields(item, fields, &mut taken);
+                    removed.push(Value::Object(taken));
+                }
+            }
+            texts.insert(list.to_owned(), Value::Array(removed));
+        };
+        strip(
+            "recommendations",
+            &[
+                "text",
+                "response.reasoning",
+                "response.measures",
+                "escalation_response.reasoning",
+                "escalation_response.measures",
+                "implementation.report",
+                "implementation.reason",
+            ],
+        );
+        strip("hearings", &["place", "link"]);
         object.insert("filer_account_id".into(), json!(filer_account_id));
+        let digest = sha2::Sha256::digest(serde_json::to_vec(&texts).unwrap_or_default());
+        object.insert("content_sha256".into(), json!(crate::writes::hex(&digest)));
     }
     value
 }
 
+/// Moves `fields` (`a` or `a.b`) out of `item` into `taken`.
+fn strip_fields(item: &mut Value, fields: &[&str], taken: &mut serde_json::Map<String, Value>) {
+    for field in fields {
+        let (parent, leaf) = match field.split_once('.') {
+            Some((parent, leaf)) => (Some(parent), leaf),
+            None => (None, *field),
+        };
+        let holder = match parent {
+            Some(parent) => item.get_mut(parent),
+            None => Some(&mut *item),
+        };
+        if let Some(value) = holder.and_then(Value::as_object_mut).and_then(|object| object.remove(leaf)) {
+            taken.insert((*field).to_owned(), value);
+        }
+    }
+}
+
 /// The accounts that answer for an organization: its enabled body officers.
 pub(crate) async fn officers_of(db: &impl ConnectionTrait, organization_id: i64) -> Result<Vec<i64>, DomainError> {
+    use sea_orm::{QuerySelect, QueryTrait};
     let officers = account_role::Entity::find()
+        .select_only()
+        .column(account_role::Column::AccountId)
         .filter(account_role::Column::Role.eq(Role::BodyOfficer.as_str()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.account_id)
-        .collect::<Vec<_>>();
+        .into_query();
     Ok(account::Entity::find()
         .filter(account::Column::OrganizationId.eq(organization_id))
-        .filter(account::Column::Id.is_in(officers))
+        .filter(account::Column::Id.in_subquery(officers))
         .filter(account::Column::DisabledAt.is_null())
         .filter(account::Column::ErasedAt.is_null())
         .all(db)
@@ -331,7 +385,7 @@ impl Findings {
         let version = self.calendar.in_effect(today);
         let deadline = version
             .add_working_days(kazakhstan_date(from), working_days)
-            .map_err(|e| DomainError::Inconsistent(format!("the working-day calendar: {e}")))?;
+            .map_err(|e| DomainError::Unavailable(format!("the working-day calendar cannot count this term: {e}")))?;
         Ok((deadline.due, deadline.version))
     }
 
@@ -895,6 +949,10 @@ impl Findings {
         if !open {
             return Err(illegal(&row, "hearing"));
         }
+        let offered = hearing::Entity::find().filter(hearing::Column::FindingId.eq(id)).count(write.txn()).await?;
+        if offered >= MAX_HEARINGS {
+            return Err(DomainError::invalid("starts_at", format!("a finding takes at most {MAX_HEARINGS} hearings")));
+        }
         let now = write.now();
         if new.starts_at <= now {
             return Err(DomainError::invalid("starts_at", "must be in the future"));
@@ -995,9 +1053,10 @@ impl Findings {
             FollowUp::Report(_) => "implementation",
             FollowUp::Assess(..) => "implementation assessment",
         };
+        let reporter = Self::level_of(actor, &row);
         match &follow_up {
             FollowUp::Report(_) => forbidden_unless(
-                Self::level_of(actor, &row).is_some(),
+                reporter.is_some(),
                 "only officers of the body that answered report on implementation",
             )?,
             FollowUp::Assess(..) => forbidden_unless(is_filer(actor, &row), "only the finding's filers assess it")?,
@@ -1010,13 +1069,20 @@ impl Findings {
             .one(txn)
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("recommendation {number} of finding {id}")))?;
+        // The body reports on what it accepted itself; the filers judge any acceptance.
         let accepted = response::Entity::find()
             .filter(response::Column::FindingId.eq(id))
             .filter(response::Column::Number.eq(number))
             .all(txn)
             .await?
             .iter()
-            .any(|r| r.decision.accepts());
+            .any(|r| {
+                r.decision.accepts()
+                    && match (&follow_up, reporter) {
+                        (FollowUp::Report(_), Some((level, _))) => r.level == level,
+                        _ => true,
+                    }
+            });
         if !accepted {
             return Err(DomainError::Conflict(format!(
                 "recommendation {number} of finding {id} was not accepted: only accepted ones are followed up"
@@ -1028,6 +1094,11 @@ impl Findings {
         let mut active = rec.clone().into_active_model();
         match follow_up {
             FollowUp::Report(report) => {
+                if rec.implementation_assessed_at.is_some() {
+                    return Err(DomainError::Conflict(format!(
+                        "the filers have judged the report on recommendation {number} already"
+                    )));
+                }
                 active.implementation_report = Set(Some(text("report", &report, MAX_TEXT_CHARS)?));
                 active.implementation_reported_at = Set(Some(now));
             }
@@ -1069,6 +1140,10 @@ impl Findings {
         forbidden_unless(actor.has(Role::Moderator) || actor.is_admin(), "only moderators hide findings")?;
         let mut write = self.begin().await?;
         let row = self.visible(write.txn(), actor, id).await?;
+        let answers_for = !matches!(actor, Actor::System(_))
+            && (is_officer_of(actor, row.target_organization_id)
+                || row.escalated_to_organization_id.is_some_and(|parent| is_officer_of(actor, parent)));
+        forbidden_unless(!answers_for, "the scrutinised body's own accounts never hide its findings")?;
         if row.published_at.is_none() {
             return Err(DomainError::Conflict(format!(
                 "finding {id} was never published: only published findings are moderated"

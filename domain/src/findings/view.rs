@@ -328,8 +328,8 @@ pub async fn views(
                         responses.get(&(row.id, rec.number, level)).map(|r| ResponseView {
                             organization_id: r.organization_id,
                             decision: r.decision,
-                            reasoning: r.reasoning.clone(),
-                            measures: r.measures.clone(),
+                            reasoning: mask(r.reasoning.clone()),
+                            measures: r.measures.clone().map(mask),
                             implement_by: r.implement_by,
                             answered_at: r.answered_at,
                         })
@@ -337,10 +337,10 @@ pub async fn views(
                     let implementation = (rec.implementation_reported_at.is_some()
                         || rec.implementation_assessed_at.is_some())
                     .then(|| ImplementationView {
-                        report: rec.implementation_report.clone(),
+                        report: rec.implementation_report.clone().map(mask),
                         reported_at: rec.implementation_reported_at,
                         result: rec.implementation_result,
-                        reason: rec.implementation_reason.clone(),
+                        reason: rec.implementation_reason.clone().map(mask),
                         assessed_at: rec.implementation_assessed_at,
                     });
                     RecommendationView {
@@ -390,7 +390,12 @@ pub async fn views(
                 links: links.remove(&row.id).unwrap_or_default(),
                 facts,
                 recommendations,
-                hearings: hearings.remove(&row.id).unwrap_or_default(),
+                hearings: hearings
+                    .remove(&row.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|h| HearingView { place: h.place.map(mask), link: h.link.map(mask), ..h })
+                    .collect(),
                 request_id: row.request_id,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
