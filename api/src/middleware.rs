@@ -45,6 +45,13 @@ fn request_id(req: &Request) -> String {
 
 /// The metrics label for a response: the OpenAPI operation that answered, or a fixed name, so
 /// that unknown paths cannot blow up the label set.
+/// The method as a metrics label: HTTP's own methods by name, any other token as `other`,
+/// since a client may send any token and every new label value is a new series to scrape.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"];
+    KNOWN.into_iter().find(|known| *known == method).unwrap_or("other")
+}
+
 fn operation_label(response: &Response, path: &str) -> &'static str {
     if let Some(OperationId(id)) = response.data::<OperationId>() {
         return id;
@@ -133,7 +140,7 @@ pub async fn observe<E: Endpoint>(endpoint: &E, metrics: &Metrics, req: Request)
     };
     let elapsed = started.elapsed();
     let status = response.status();
-    metrics.observe(operation_label(&response, &path), &method, status.as_u16(), elapsed.as_secs_f64());
+    metrics.observe(operation_label(&response, &path), method_label(&method), status.as_u16(), elapsed.as_secs_f64());
     span.in_scope(|| {
         tracing::info!(status = status.as_u16(), latency_ms = elapsed.as_secs_f64() * 1e3, "answered");
     });

@@ -51,3 +51,20 @@ async fn metrics_count_requests_by_operation_and_status_and_show_the_pool() {
     line("scrutiny_db_pool_connections");
     line("scrutiny_db_pool_idle_connections");
 }
+
+#[tokio::test]
+async fn made_up_methods_do_not_grow_the_metrics() {
+    let app = spawn_app().await;
+    let series = |text: &str| text.lines().filter(|line| line.starts_with("scrutiny_http_requests_total")).count();
+    let before = app.get("/metrics").await.text().await.unwrap();
+    for n in 1..=3 {
+        let method = reqwest::Method::from_bytes(format!("FOOBAR{n}").as_bytes()).unwrap();
+        let response = app.request(method, "/v1/organizations", None).send().await.unwrap();
+        assert_eq!(response.status(), 405);
+    }
+    let after = app.get("/metrics").await.text().await.unwrap();
+    assert!(!after.contains("FOOBAR"), "{after}");
+    assert!(after.contains("method=\"other\""), "{after}");
+    // Three requests of made-up methods are one series, not three (the scrapes add GET series).
+    assert!(series(&after) <= series(&before) + 2, "{} → {}", series(&before), series(&after));
+}
