@@ -279,10 +279,10 @@ impl From<DomainError> for ApiError {
 pub fn problem_for(error: &poem::Error) -> Problem {
     use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
     if let Some(param) = error.downcast_ref::<ParseParamError>() {
-        return Problem::invalid_param(param.name, param.reason.clone());
+        return Problem::invalid_param(param.name, plain_reason(&param.reason));
     }
     if let Some(payload) = error.downcast_ref::<ParseRequestPayloadError>() {
-        return Problem::new(StatusCode::BAD_REQUEST, "invalid-body", payload.reason.clone());
+        return Problem::new(StatusCode::BAD_REQUEST, "invalid-body", plain_reason(&payload.reason));
     }
     let status = error.status();
     let (kind, detail) = match status {
@@ -302,10 +302,85 @@ pub fn problem_for(error: &poem::Error) -> Problem {
     Problem::new(status, kind, detail)
 }
 
+/// poem-openapi's parse and validation messages in a person's words: what is wrong and what
+/// is allowed (`failed to parse "string_naive-date": … (occurred while parsing …)` becomes
+/// "must be a day as YYYY-MM-DD…", `verification failed. maximum(100, exclusive: false)`
+/// becomes "must be at most 100").
+pub fn plain_reason(reason: &str) -> String {
+    let reason = reason.split(" (occurred while parsing").next().unwrap_or(reason).trim();
+    // A body's field: `… field `title` verification failed. maxLength(500)`.
+    if let Some((head, check)) = reason.split_once("verification failed. ") {
+        let head = head.trim_end();
+        let plain = plain_check(check.trim());
+        return if head.is_empty() { plain } else { format!("{head} {plain}") };
+    }
+    let kind = reason.strip_prefix("failed to parse \"").and_then(|rest| rest.split('"').next()).unwrap_or("");
+    match kind {
+        k if k.contains("naive-date") => "must be a day as YYYY-MM-DD, between 1900-01-01 and 2100-12-31".to_owned(),
+        k if k.contains("date-time") => "must be a time in RFC 3339, such as 2026-03-27T05:00:00Z".to_owned(),
+        k if k.starts_with("integer") => "must be a whole number".to_owned(),
+        k if k.starts_with("boolean") => "must be true or false".to_owned(),
+        _ => reason.to_owned(),
+    }
+}
+
+/// One validator's text (`maximum(100, exclusive: false)`) in plain words.
+fn plain_check(check: &str) -> String {
+    let Some((name, argument)) = check.split_once('(') else { return check.to_owned() };
+    let argument = argument.strip_suffix(')').unwrap_or(argument);
+    let first = argument.split(',').next().unwrap_or(argument).trim();
+    let exclusive = argument.contains("exclusive: true");
+    match name {
+        "maximum" if exclusive => format!("must be less than {first}"),
+        "maximum" => format!("must be at most {first}"),
+        "minimum" if exclusive => format!("must be more than {first}"),
+        "minimum" => format!("must be at least {first}"),
+        "maxLength" => format!("must be at most {first} characters long"),
+        "minLength" if first == "1" => "must not be empty".to_owned(),
+        "minLength" => format!("must be at least {first} characters long"),
+        "maxItems" => format!("must have at most {first} items"),
+        "minItems" => format!("must have at least {first} items"),
+        "pattern" => match argument.trim_matches('"') {
+            "^[0-9]{12}$" => "must be 12 digits (a BIN or IIN)".to_owned(),
+            "^[0-9]{9}$" => "must be 9 digits (a KATO code)".to_owned(),
+            "^[A-Za-z0-9_-]+$" => "must be a cursor this API gave (letters, digits, `-` and `_`)".to_owned(),
+            pattern => format!("must match the pattern {pattern}"),
+        },
+        _ => check.to_owned(),
+    }
+}
+
 /// The problem as a complete response, for places outside poem-openapi's typed responses.
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         Response::builder().status(status).content_type(PROBLEM_JSON).body(self.to_json_string())
+    }
+}
+
+#[cfg(test)]
+mod plain_words {
+    use super::plain_reason;
+
+    #[test]
+    fn framework_messages_read_as_what_is_wrong_and_what_is_allowed() {
+        let cases = [
+            (
+                "failed to parse \"string_naive-date\": input contains invalid characters (occurred while parsing \"optional_string_naive-date\")",
+                "must be a day as YYYY-MM-DD, between 1900-01-01 and 2100-12-31",
+            ),
+            ("verification failed. maximum(100, exclusive: false)", "must be at most 100"),
+            ("verification failed. minimum(1, exclusive: false)", "must be at least 1"),
+            ("verification failed. maxLength(500)", "must be at most 500 characters long"),
+            ("verification failed. pattern(\"^[0-9]{12}$\")", "must be 12 digits (a BIN or IIN)"),
+            ("failed to parse \"integer_uint64\": invalid digit found in string", "must be a whole number"),
+            (
+                "failed to parse \"FindingInput\": field `reasoning` verification failed. minLength(1)",
+                "failed to parse \"FindingInput\": field `reasoning` must not be empty",
+            ),
+        ];
+        for (framework, plain) in cases {
+            assert_eq!(plain_reason(framework), plain, "{framework}");
+        }
     }
 }

@@ -139,8 +139,27 @@ pub fn check_ranges(filters: &Filters) -> ApiResult<()> {
     check_amounts(filters.amount_min, filters.amount_max)
 }
 
-/// Checks a date range's order.
+/// The days a date filter accepts: every date the data can hold, and within what both
+/// engines store and compare alike (PostgreSQL refuses a year before 4713 BC; SQLite compares
+/// dates as text, where a five-digit year sorts wrong).
+pub const FIRST_DAY: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a day");
+pub const LAST_DAY: NaiveDate = NaiveDate::from_ymd_opt(2100, 12, 31).expect("a day");
+
+/// Checks that a date filter is within [`FIRST_DAY`] and [`LAST_DAY`].
+pub fn check_date(name: &str, date: Option<NaiveDate>) -> ApiResult<()> {
+    match date {
+        Some(date) if !(FIRST_DAY..=LAST_DAY).contains(&date) => Err(ApiError::invalid_param(
+            name,
+            format!("{date} is out of range: give a day between {FIRST_DAY} and {LAST_DAY}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks a date range's bounds and order.
 fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<()> {
+    check_date("date_from", from)?;
+    check_date("date_to", to)?;
     match (from, to) {
         (Some(from), Some(to)) if from > to => {
             Err(ApiError::invalid_param("date_to", format!("{to} is before date_from {from}")))

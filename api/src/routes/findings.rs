@@ -794,11 +794,8 @@ impl FindingsApi {
         format: Query<Option<Format>>,
     ) -> ApiResult<FindingListResponse> {
         let actor = self.auth.reader(&bearer).await?;
-        for (name, date) in [("date_from", date_from.0), ("date_to", date_to.0)] {
-            if date.is_some_and(|d| !(1900..=2100).contains(&chrono::Datelike::year(&d))) {
-                return Err(ApiError::invalid_param(name, "must be a day between 1900-01-01 and 2100-12-31"));
-            }
-        }
+        crate::lists::check_date("date_from", date_from.0)?;
+        crate::lists::check_date("date_to", date_to.0)?;
         let record = match (record_type.0, record_id.0) {
             (Some(record_type), Some(record_id)) => Some(LinkRef { record_type: record_type.into(), record_id }),
             (None, None) => None,

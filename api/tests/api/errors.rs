@@ -56,3 +56,18 @@ async fn an_internal_failure_is_a_generic_500_problem() {
     assert!(!text.contains("organizations") && !text.contains("table") && !text.contains("sql"), "{text}");
     assert!(!request_id.is_empty());
 }
+
+#[tokio::test]
+async fn a_date_the_data_cannot_hold_is_a_400_naming_the_parameter_on_every_list() {
+    let app = spawn_app().await;
+    for list in ["contracts", "payments", "tenders", "decisions", "findings"] {
+        for (name, value) in [("date_from", "-100000-01-01"), ("date_to", "99999-12-31"), ("date_from", "1899-12-31")] {
+            let path = format!("/v1/{list}?{name}={value}");
+            let problem = assert_problem(app.get(&path).await, 400).await;
+            assert_eq!(crate::helpers::invalid_param_name(&problem), name, "{path}: {problem}");
+            assert!(problem["detail"].as_str().unwrap().contains("1900-01-01"), "{path}: {problem}");
+        }
+    }
+    let stats = assert_problem(app.get("/v1/stats/spending?group_by=buyer&date_from=-100000-01-01").await, 400).await;
+    assert_eq!(crate::helpers::invalid_param_name(&stats), "date_from");
+}
