@@ -266,6 +266,11 @@ impl From<DomainError> for ApiError {
             error @ DomainError::Busy => {
                 ApiError::Unavailable(Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string())))
             }
+            DomainError::Database(sea_orm::DbErr::ConnectionAcquire(_)) => ApiError::Unavailable(Json(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "every database connection is in use; retry in a few seconds".to_owned(),
+            ))),
             DomainError::Unavailable(detail) => {
                 tracing::error!(detail = %detail, "a write needs what the server does not have");
                 ApiError::Unavailable(Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)))

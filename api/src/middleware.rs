@@ -559,3 +559,44 @@ mod tests {
         assert_eq!(client_key(mapped, &HeaderMap::new(), false), "192.0.2.7".parse::<IpAddr>().unwrap());
     }
 }
+
+/// What a handler that panicked answers: a 500 problem like any other failure (the panic is
+/// logged), rather than a connection dropped without a word.
+pub fn panic_problem(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %message, "a handler panicked");
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the server failed to answer; the failure is logged under this response's X-Request-Id".to_owned(),
+    )
+    .into_response()
+}
+
+#[cfg(test)]
+mod panics {
+    use poem::http::StatusCode;
+    use poem::middleware::CatchPanic;
+    use poem::{EndpointExt, Route, get, handler};
+
+    use super::panic_problem;
+
+    #[handler]
+    fn boom() -> &'static str {
+        panic!("a handler's bug")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_500_problem() {
+        let app = Route::new().at("/boom", get(boom)).with(CatchPanic::new().with_handler(panic_problem));
+        let response = poem::test::TestClient::new(app).get("/boom").send().await;
+        response.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+        response.assert_content_type("application/problem+json");
+        let body = response.json().await;
+        body.value().object().get("type").assert_string("/problems/internal");
+    }
+}

@@ -238,6 +238,7 @@ pub fn routes(state: &AppState, settings: &Settings) -> impl Endpoint + 'static 
         .at("/openapi.yaml", api.spec_endpoint_yaml())
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
+        .with(poem::middleware::CatchPanic::new().with_handler(crate::middleware::panic_problem))
         .with(BodyLimit(settings.max_body_bytes))
         .with(Problems(routes_index))
         .with(HttpCaching)

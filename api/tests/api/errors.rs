@@ -71,3 +71,18 @@ async fn a_date_the_data_cannot_hold_is_a_400_naming_the_parameter_on_every_list
     let stats = assert_problem(app.get("/v1/stats/spending?group_by=buyer&date_from=-100000-01-01").await, 400).await;
     assert_eq!(crate::helpers::invalid_param_name(&stats), "date_from");
 }
+
+#[tokio::test]
+async fn a_pool_that_cannot_give_a_connection_in_time_answers_503() {
+    use sea_orm::TransactionTrait;
+    let app = spawn_app().await;
+    // The tests' pool has 5 connections; hold them all.
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(app.db.begin().await.unwrap());
+    }
+    let problem = assert_problem(app.get("/v1/organizations").await, 503).await;
+    assert!(problem["detail"].as_str().unwrap().contains("retry"), "{problem}");
+    drop(held);
+    assert_eq!(app.get("/v1/organizations").await.status(), 200);
+}
