@@ -94,7 +94,22 @@ impl Upstream {
         for (_, value) in headers.iter_mut() {
             value.set_sensitive(true);
         }
+        // A redirect stays on the scheme, host and port it started from: the default headers
+        // (a token) go with every request, so an upstream must not steer them elsewhere.
+        let same_origin = reqwest::redirect::Policy::custom(|attempt| {
+            let start = attempt.previous().first().map(|url| url.origin());
+            if attempt.previous().len() > 10 {
+                attempt.error("more than 10 redirects")
+            } else if start.is_some_and(|start| start != attempt.url().origin()) {
+                let refused =
+                    format!("a redirect to another host ({}) was refused", attempt.url().host_str().unwrap_or("?"));
+                attempt.error(refused)
+            } else {
+                attempt.follow()
+            }
+        });
         let mut builder = reqwest::Client::builder()
+            .redirect(same_origin)
             .timeout(options.timeout)
             .default_headers(headers)
             .user_agent(concat!("scrutiny-importer/", env!("CARGO_PKG_VERSION")));

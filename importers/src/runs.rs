@@ -226,7 +226,7 @@ pub async fn goszakup(
         while let Some(url) = next.take() {
             let page = fetch_page(upstream, &url).await?;
             refs.add(book, &page.items);
-            next = page.next_page.map(|path| join(base, &path));
+            next = page.next_page.map(|path| join(base, &path)).transpose()?;
         }
     }
     if let (Some(previous), None) = (sink.previous_cursor().map(str::to_owned), sink.resume_from()) {
@@ -244,7 +244,7 @@ pub async fn goszakup(
             }
             skipping = false;
             match &checkpoint.next {
-                Some(path) => next = Some(join(base, path)),
+                Some(path) => next = Some(join(base, path)?),
                 None => continue,
             }
         }
@@ -261,7 +261,7 @@ pub async fn goszakup(
             for parsed in goszakup::map_page(*collection, &redact_url(&url), &page.items, &refs) {
                 sink.push(parsed);
             }
-            next = page.next_page.as_deref().map(|path| join(base, path));
+            next = page.next_page.as_deref().map(|path| join(base, path)).transpose()?;
             let checkpoint = GoszakupCheckpoint {
                 collection: collection.name().to_owned(),
                 next: next.clone(),
@@ -323,15 +323,28 @@ async fn goszakup_journal(
                 Err(reject) => sink.push(Parsed::Rejected(reject)),
             }
         }
-        next = page.next_page.as_deref().map(|path| join(base, path));
+        next = page.next_page.as_deref().map(|path| join(base, path)).transpose()?;
         sink.commit(None).await?;
     }
     Ok(Some(until.to_owned()))
 }
 
-/// `next_page` is a path (`/v3/contract/all?search_after=…`) or, rarely, a whole URL.
-fn join(base: &str, path: &str) -> String {
-    if is_url(path) { path.to_owned() } else { format!("{base}/{}", path.trim_start_matches('/')) }
+/// `next_page` is a path (`/v3/contract/all?search_after=…`) or, rarely, a whole URL, which
+/// must stay on the base URL's scheme, host and port: the requests carry the goszakup token,
+/// and a page must not be able to send it elsewhere.
+fn join(base: &str, path: &str) -> Result<String, ImportError> {
+    if !is_url(path) {
+        return Ok(format!("{base}/{}", path.trim_start_matches('/')));
+    }
+    let origin = |url: &str| reqwest::Url::parse(url).ok().map(|u| u.origin());
+    match (origin(base), origin(path)) {
+        (Some(base_origin), Some(next_origin)) if base_origin == next_origin => Ok(path.to_owned()),
+        _ => Err(ImportError::Input(format!(
+            "the upstream's next page {} leaves {}: refused, so the token goes nowhere else",
+            redact_url(path),
+            redact_url(base)
+        ))),
+    }
 }
 
 /// Fetches and parses a page; a malformed page (HTML from a proxy, truncated JSON) is fetched

@@ -129,3 +129,22 @@ async fn an_html_page_fails_the_run_with_the_reason_and_the_next_run_resumes_the
     assert_eq!(runs["items"][0]["status"], "succeeded");
     assert!(app.get_json("/v1/tenders?limit=1").await["total"].as_i64().unwrap() > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_next_page_on_another_host_is_refused_and_gets_no_token() {
+    let app = spawn_app().await;
+    let upstream = Upstream::start().await;
+    let elsewhere = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    serve_refs(&upstream);
+    let stolen = format!("{}/v3/trd-buy/all?search_after=1", elsewhere.base_url);
+    let first = format!(r#"{{"total":2,"limit":500,"next_page":"{stolen}","items":[]}}"#);
+    upstream.on("/v3/trd-buy/all", vec![Answer::json(first)]);
+    elsewhere.on("/v3/trd-buy/all?search_after=1", vec![Answer::json(EMPTY_PAGE)]);
+    let output = import(&app, &upstream, dir.path(), "trd-buy");
+    let (stdout, stderr) = text(&output);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(stderr.contains("leaves"), "{stderr}");
+    assert!(!stderr.contains("s3cret-token"), "{stderr}");
+    assert_eq!(elsewhere.hits("/v3/trd-buy/all?search_after=1"), 0, "the other host was never asked");
+}
