@@ -92,6 +92,14 @@ pub struct Settings {
     pub smtp_from: String,
     /// How often the outbox is sent, and the first retry's delay, in seconds.
     pub outbox_every_seconds: u64,
+    /// The longest a request may take to be answered (its body, an export, may stream
+    /// longer), in seconds; past it, 503.
+    pub request_timeout_seconds: u64,
+    /// A connection with nothing read or written for this long is closed, in seconds: a client
+    /// that sends half its headers and waits does not keep it.
+    pub idle_timeout_seconds: u64,
+    /// The most concurrent streams one HTTP/2 connection may open.
+    pub http2_max_concurrent_streams: u32,
 }
 
 /// A secret from the configuration; its `Debug` hides it.
@@ -166,6 +174,9 @@ impl Default for Settings {
             smtp_url: None,
             smtp_from: "Scrutiny <noreply@scrutiny.kz>".to_owned(),
             outbox_every_seconds: 30,
+            request_timeout_seconds: 30,
+            idle_timeout_seconds: 30,
+            http2_max_concurrent_streams: 100,
         }
     }
 }

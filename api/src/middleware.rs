@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -128,15 +128,27 @@ impl RouteIndex {
 
 /// Tags the request with an id and a span, logs and measures it, and echoes the id back.
 /// Errors are problems already (see [`Problems`]); one that is not still becomes one here.
-pub async fn observe<E: Endpoint>(endpoint: &E, metrics: &Metrics, req: Request) -> Result<Response> {
+pub async fn observe<E: Endpoint>(
+    endpoint: &E,
+    metrics: &Metrics,
+    req: Request,
+    timeout: Duration,
+) -> Result<Response> {
     let id = request_id(&req);
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
     let started = Instant::now();
-    let mut response = match endpoint.call(req).instrument(span.clone()).await {
-        Ok(output) => output.into_response(),
-        Err(error) => problem_response(error, &RouteIndex::default()),
+    // Past the timeout the handler is dropped (a write's transaction with it, rolled back).
+    let mut response = match tokio::time::timeout(timeout, endpoint.call(req).instrument(span.clone())).await {
+        Ok(Ok(output)) => output.into_response(),
+        Ok(Err(error)) => problem_response(error, &RouteIndex::default()),
+        Err(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("the server could not answer within {} s; retry later", timeout.as_secs()),
+        )
+        .into_response(),
     };
     let elapsed = started.elapsed();
     let status = response.status();

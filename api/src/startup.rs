@@ -243,9 +243,10 @@ pub fn routes(state: &AppState, settings: &Settings) -> impl Endpoint + 'static 
         .with(Problems(routes_index))
         .with(HttpCaching)
         .with(RateLimit::from_settings(settings));
+    let timeout = Duration::from_secs(settings.request_timeout_seconds.max(1));
     app.around(move |endpoint, request| {
         let metrics = metrics.clone();
-        async move { observe(endpoint.as_ref(), &metrics, request).await }
+        async move { observe(endpoint.as_ref(), &metrics, request, timeout).await }
     })
 }
 
@@ -326,6 +327,8 @@ impl Application {
         }
         let app = routes(&self.state, &self.settings);
         let served = Server::new_with_acceptor(self.acceptor)
+            .idle_timeout(Duration::from_secs(self.settings.idle_timeout_seconds.max(1)))
+            .http2_max_concurrent_streams(self.settings.http2_max_concurrent_streams.max(1))
             .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))
             .await;
         for task in schedule {

@@ -86,3 +86,33 @@ async fn a_pool_that_cannot_give_a_connection_in_time_answers_503() {
     drop(held);
     assert_eq!(app.get("/v1/organizations").await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_request_past_its_time_answers_503_and_an_idle_connection_is_closed() {
+    use sea_orm::TransactionTrait;
+    let app = spawn_app_with(|settings| {
+        settings.request_timeout_seconds = 1;
+        settings.idle_timeout_seconds = 1;
+    })
+    .await;
+    // Every connection held: the request waits for one (5 s), and its own time runs out first.
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(app.db.begin().await.unwrap());
+    }
+    let started = std::time::Instant::now();
+    let problem = assert_problem(app.get("/v1/organizations").await, 503).await;
+    assert_eq!(problem["type"], "/problems/timeout", "{problem}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
+    drop(held);
+
+    // A kept-alive connection with nothing more to say is closed once idle.
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buffer = vec![0u8; 4096];
+    let answered = stream.read(&mut buffer).await.unwrap();
+    assert!(String::from_utf8_lossy(&buffer[..answered]).starts_with("HTTP/1.1 200"));
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buffer)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "the idle connection is closed within 5 s: {read:?}");
+}
