@@ -100,6 +100,8 @@ pub struct Settings {
     pub idle_timeout_seconds: u64,
     /// The most concurrent streams one HTTP/2 connection may open.
     pub http2_max_concurrent_streams: u32,
+    /// Exports, bulk downloads, searches and aggregates served at once; past it, 503.
+    pub expensive_concurrency: usize,
 }
 
 /// A secret from the configuration; its `Debug` hides it.
@@ -177,6 +179,7 @@ impl Default for Settings {
             request_timeout_seconds: 30,
             idle_timeout_seconds: 30,
             http2_max_concurrent_streams: 100,
+            expensive_concurrency: 8,
         }
     }
 }

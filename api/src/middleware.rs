@@ -612,3 +612,66 @@ mod panics {
         body.value().object().get("type").assert_string("/problems/internal");
     }
 }
+
+/// A cap on expensive requests at once: exports (`format=csv` or `Accept: text/csv`), bulk
+/// files, full-text search and aggregates. Past it the answer is 503 with `Retry-After`
+/// at once, never a queue that grows. A permit is held until the response body has been
+/// sent, since an export's cost is in its streamed body.
+#[derive(Clone)]
+pub struct ExpensiveLimit(pub Arc<tokio::sync::Semaphore>);
+
+impl ExpensiveLimit {
+    pub fn new(permits: usize) -> Self {
+        ExpensiveLimit(Arc::new(tokio::sync::Semaphore::new(permits)))
+    }
+}
+
+/// Whether a request is one of the expensive kinds [`ExpensiveLimit`] caps.
+fn is_expensive(req: &Request) -> bool {
+    let path = req.uri().path();
+    let query = req.uri().query().unwrap_or("");
+    let csv = query.split('&').any(|pair| pair == "format=csv")
+        || req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
+    csv || path.starts_with("/v1/bulk/") || path == "/v1/search" || path.starts_with("/v1/stats/")
+}
+
+impl<E: Endpoint> Middleware<E> for ExpensiveLimit {
+    type Output = ExpensiveLimitEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        ExpensiveLimitEndpoint { inner, permits: self.0.clone() }
+    }
+}
+
+pub struct ExpensiveLimitEndpoint<E> {
+    inner: E,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl<E: Endpoint> Endpoint for ExpensiveLimitEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        if !is_expensive(&req) {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            let mut response = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many exports, bulk downloads, searches and aggregates at once; retry in a second".to_owned(),
+            )
+            .into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return Ok(response);
+        };
+        let mut response = self.inner.call(req).await.map(IntoResponse::into_response)?;
+        // The permit goes with the body: it is released when the body is sent or dropped.
+        let body = response.take_body().into_bytes_stream();
+        let guarded = futures_util::StreamExt::map(body, move |chunk| {
+            let _held = &permit;
+            chunk
+        });
+        response.set_body(poem::Body::from_bytes_stream(guarded));
+        Ok(response)
+    }
+}

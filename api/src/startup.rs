@@ -239,6 +239,7 @@ pub fn routes(state: &AppState, settings: &Settings) -> impl Endpoint + 'static 
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
         .with(poem::middleware::CatchPanic::new().with_handler(crate::middleware::panic_problem))
+        .with(crate::middleware::ExpensiveLimit::new(settings.expensive_concurrency))
         .with(BodyLimit(settings.max_body_bytes))
         .with(Problems(routes_index))
         .with(HttpCaching)

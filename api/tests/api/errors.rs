@@ -116,3 +116,22 @@ async fn a_request_past_its_time_answers_503_and_an_idle_connection_is_closed() 
     let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buffer)).await;
     assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "the idle connection is closed within 5 s: {read:?}");
 }
+
+#[tokio::test]
+async fn expensive_requests_past_their_cap_get_503_with_retry_after_and_cheap_ones_go_on() {
+    let app = spawn_app_with(|settings| settings.expensive_concurrency = 0).await;
+    for path in
+        ["/v1/contracts?format=csv", "/v1/bulk/contracts.csv.gz", "/v1/search?q=школа", "/v1/stats/non-competitive"]
+    {
+        let response = app.get(path).await;
+        assert_eq!(
+            response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()),
+            Some("1".into()),
+            "{path}"
+        );
+        let problem = assert_problem(response, 503).await;
+        assert_eq!(problem["type"], "/problems/busy", "{path}");
+    }
+    assert_eq!(app.get("/v1/contracts").await.status(), 200);
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
