@@ -15,7 +15,7 @@ use domain::pagination::Limit;
 use super::ApiTags;
 use super::audit::AuditEvent;
 use crate::auth::{Auth, BearerAuth, MaybeBearer};
-use crate::dto::{LocalizedName, Page, Timestamp, preferred_language};
+use crate::dto::{LocalizedName, Page, Text, Timestamp, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{CsvRecord, Encoding, Format, export_body, page_limit, wants_csv};
 use crate::preconditions::{etag_of_variant, expected_version, idempotency_key};
@@ -527,17 +527,21 @@ fn stored_name<T: poem_openapi::types::ToJSON>(value: T) -> String {
 pub struct TextInput {
     /// Russian.
     #[oai(validator(max_length = 20000))]
-    pub ru: Option<String>,
+    pub ru: Option<Text>,
     /// Kazakh.
     #[oai(validator(max_length = 20000))]
-    pub kk: Option<String>,
+    pub kk: Option<Text>,
     /// English.
     #[oai(validator(max_length = 20000))]
-    pub en: Option<String>,
+    pub en: Option<Text>,
 }
 
 fn text_in(input: Option<TextInput>) -> domain::LocalizedName {
-    input.map_or_else(domain::LocalizedName::default, |t| domain::LocalizedName { ru: t.ru, kk: t.kk, en: t.en })
+    input.map_or_else(domain::LocalizedName::default, |t| domain::LocalizedName {
+        ru: t.ru.map(String::from),
+        kk: t.kk.map(String::from),
+        en: t.en.map(String::from),
+    })
 }
 
 /// A finding to file, as a draft.
@@ -565,10 +569,10 @@ pub struct FindingInput {
     pub links: Vec<LinkInput>,
     /// The facts found, each a text.
     #[oai(default, validator(max_items = 100))]
-    pub facts: Vec<String>,
+    pub facts: Vec<Text>,
     /// The recommendations, numbered from 1 in this order; at least one to complete.
     #[oai(default, validator(max_items = 50))]
-    pub recommendations: Vec<String>,
+    pub recommendations: Vec<Text>,
 }
 
 /// Changes to a draft or in-progress finding; absent fields stay as they are, and lists
@@ -592,10 +596,10 @@ pub struct FindingPatch {
     pub links: Option<Vec<LinkInput>>,
     /// The facts found, replacing the stored ones.
     #[oai(validator(max_items = 100))]
-    pub facts: Option<Vec<String>>,
+    pub facts: Option<Vec<Text>>,
     /// The recommendations, renumbered from 1 in this order.
     #[oai(validator(max_items = 50))]
-    pub recommendations: Option<Vec<String>>,
+    pub recommendations: Option<Vec<Text>>,
 }
 
 /// A body's answer to one recommendation.
@@ -605,10 +609,10 @@ pub struct ResponseInput {
     pub decision: RecommendationDecision,
     /// Why; required for every decision.
     #[oai(validator(min_length = 1, max_length = 20000))]
-    pub reasoning: String,
+    pub reasoning: Text,
     /// What the body will do: required to accept, wholly or in part.
     #[oai(validator(max_length = 20000))]
-    pub measures: Option<String>,
+    pub measures: Option<Text>,
     /// By when: required to accept.
     pub implement_by: Option<NaiveDate>,
 }
@@ -620,10 +624,10 @@ pub struct HearingInput {
     pub starts_at: chrono::DateTime<chrono::Utc>,
     /// Where, in person.
     #[oai(validator(max_length = 500))]
-    pub place: Option<String>,
+    pub place: Option<Text>,
     /// Where to join online: an http(s) URL.
     #[oai(validator(max_length = 2000))]
-    pub link: Option<String>,
+    pub link: Option<Text>,
 }
 
 /// What the body did about an accepted recommendation.
@@ -631,7 +635,7 @@ pub struct HearingInput {
 pub struct ImplementationInput {
     /// What the body did.
     #[oai(validator(min_length = 1, max_length = 20000))]
-    pub report: String,
+    pub report: Text,
 }
 
 /// The filers' judgement of the body's report.
@@ -641,7 +645,7 @@ pub struct AssessmentInput {
     pub result: ImplementationResult,
     /// Why.
     #[oai(validator(min_length = 1, max_length = 20000))]
-    pub reason: String,
+    pub reason: Text,
 }
 
 /// A moderator's reason for hiding.
@@ -649,7 +653,7 @@ pub struct AssessmentInput {
 pub struct HideInput {
     /// Shown publicly in place of the content, and kept in the history.
     #[oai(validator(min_length = 1, max_length = 2000))]
-    pub reason: String,
+    pub reason: Text,
 }
 
 #[derive(ResponseContent)]
@@ -703,6 +707,10 @@ fn language_tag(language: Language) -> &'static str {
         Language::Kk => "kk",
         Language::En => "en",
     }
+}
+
+fn texts(texts: Vec<Text>) -> Vec<String> {
+    texts.into_iter().map(String::from).collect()
 }
 
 fn links_in(links: Vec<LinkInput>) -> Vec<LinkRef> {
@@ -856,8 +864,8 @@ impl FindingsApi {
             period_from: input.period_from,
             period_to: input.period_to,
             links: links_in(input.links),
-            facts: input.facts,
-            recommendations: input.recommendations,
+            facts: texts(input.facts),
+            recommendations: texts(input.recommendations),
         };
         let view = self.findings.file(&actor, new, key.as_ref()).await?;
         let FindingResponse::Ok(json, tag) = self.ok(view, req);
@@ -909,8 +917,8 @@ impl FindingsApi {
             period_from: patch.period_from.map(Some),
             period_to: patch.period_to.map(Some),
             links: patch.links.map(links_in),
-            facts: patch.facts,
-            recommendations: patch.recommendations,
+            facts: patch.facts.map(texts),
+            recommendations: patch.recommendations.map(texts),
         };
         Ok(self.ok(self.findings.update(&actor, id.0, version, changes).await?, req))
     }
@@ -1034,8 +1042,8 @@ impl FindingsApi {
         let actor = self.auth.actor(&bearer).await?;
         let answer = findings::Answer {
             decision: body.0.decision.into(),
-            reasoning: body.0.reasoning,
-            measures: body.0.measures,
+            reasoning: body.0.reasoning.into(),
+            measures: body.0.measures.map(String::from),
             implement_by: body.0.implement_by,
         };
         Ok(self.ok(self.findings.answer(&actor, id.0, number.0, answer).await?, req))
@@ -1060,7 +1068,11 @@ impl FindingsApi {
     ) -> ApiResult<FindingCreated> {
         let actor = self.auth.actor(&bearer).await?;
         let key = idempotency_key(req, key.0.as_deref(), &body.0)?;
-        let new = findings::NewHearing { starts_at: body.0.starts_at, place: body.0.place, link: body.0.link };
+        let new = findings::NewHearing {
+            starts_at: body.0.starts_at,
+            place: body.0.place.map(String::from),
+            link: body.0.link.map(String::from),
+        };
         let view = self.findings.offer_hearing(&actor, id.0, new, key.as_ref()).await?;
         let FindingResponse::Ok(json, tag) = self.ok(view, req);
         Ok(FindingCreated::Created(json, tag))
@@ -1087,7 +1099,7 @@ impl FindingsApi {
         body: Json<ImplementationInput>,
     ) -> ApiResult<FindingResponse> {
         let actor = self.auth.actor(&bearer).await?;
-        Ok(self.ok(self.findings.report_implementation(&actor, id.0, number.0, body.0.report).await?, req))
+        Ok(self.ok(self.findings.report_implementation(&actor, id.0, number.0, body.0.report.into()).await?, req))
     }
 
     /// Assess implementation
@@ -1112,8 +1124,10 @@ impl FindingsApi {
         body: Json<AssessmentInput>,
     ) -> ApiResult<FindingResponse> {
         let actor = self.auth.actor(&bearer).await?;
-        let view =
-            self.findings.assess_implementation(&actor, id.0, number.0, body.0.result.into(), body.0.reason).await?;
+        let view = self
+            .findings
+            .assess_implementation(&actor, id.0, number.0, body.0.result.into(), body.0.reason.into())
+            .await?;
         Ok(self.ok(view, req))
     }
 
@@ -1132,7 +1146,7 @@ impl FindingsApi {
         body: Json<HideInput>,
     ) -> ApiResult<FindingResponse> {
         let actor = self.auth.actor(&bearer).await?;
-        Ok(self.ok(self.findings.moderate(&actor, id.0, Some(body.0.reason)).await?, req))
+        Ok(self.ok(self.findings.moderate(&actor, id.0, Some(body.0.reason.into())).await?, req))
     }
 
     /// Show a hidden finding again

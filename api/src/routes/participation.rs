@@ -65,7 +65,7 @@ pub struct CommentInput {
     /// 1 to 5000 characters once trimmed; line breaks and tabs are kept, other control
     /// characters refused.
     #[oai(validator(max_length = 5000))]
-    pub text: String,
+    pub text: crate::dto::Text,
 }
 
 /// What a request for public control came to.
@@ -145,7 +145,7 @@ pub struct ControlRequestInput {
     /// What the council is asked to scrutinise, and why: 1 to 10000 characters once trimmed.
     /// Its first 200 characters title the finding if the council accepts.
     #[oai(validator(max_length = 10000))]
-    pub text: String,
+    pub text: crate::dto::Text,
     /// The state body or quasi-public entity to scrutinise (a supplier is not a target); the
     /// council's host when absent.
     pub target_organization_id: Option<i64>,
@@ -156,7 +156,7 @@ pub struct ControlRequestInput {
 pub struct ControlRequestDeclineInput {
     /// 1 to 2000 characters once trimmed; the requester reads it.
     #[oai(validator(max_length = 2000))]
-    pub reason: String,
+    pub reason: crate::dto::Text,
 }
 
 /// An accepted request and the draft finding that answers it.
@@ -239,7 +239,7 @@ impl ParticipationApi {
     ) -> ApiResult<CommentCreated> {
         let actor = self.auth.actor(&bearer).await?;
         let key = idempotency_key(req, key.0.as_deref(), &body.0)?;
-        let view = self.findings.comment(&actor, id.0, body.0.text, key.as_ref()).await?;
+        let view = self.findings.comment(&actor, id.0, body.0.text.into(), key.as_ref()).await?;
         Ok(CommentCreated::Created(Json(Comment::new(view))))
     }
 
@@ -283,7 +283,7 @@ impl ParticipationApi {
         body: Json<HideInput>,
     ) -> ApiResult<CommentResponse> {
         let actor = self.auth.actor(&bearer).await?;
-        let view = self.findings.moderate_comment(&actor, id.0, Some(body.0.reason)).await?;
+        let view = self.findings.moderate_comment(&actor, id.0, Some(body.0.reason.into())).await?;
         Ok(CommentResponse::Ok(Json(Comment::new(view))))
     }
 
@@ -324,7 +324,7 @@ impl ParticipationApi {
     ) -> ApiResult<ControlRequestCreated> {
         let actor = self.auth.actor(&bearer).await?;
         let key = idempotency_key(req, key.0.as_deref(), &body.0)?;
-        let new = NewRequest { text: body.0.text, target_organization_id: body.0.target_organization_id };
+        let new = NewRequest { text: body.0.text.into(), target_organization_id: body.0.target_organization_id };
         let view = self.findings.request_control(&actor, id.0, new, key.as_ref()).await?;
         Ok(ControlRequestCreated::Created(Json(ControlRequest::new(view))))
     }
@@ -409,7 +409,7 @@ impl ParticipationApi {
         body: Json<ControlRequestDeclineInput>,
     ) -> ApiResult<ControlRequestResponse> {
         let actor = self.auth.actor(&bearer).await?;
-        let view = self.findings.decline_request(&actor, id.0, body.0.reason).await?;
+        let view = self.findings.decline_request(&actor, id.0, body.0.reason.into()).await?;
         Ok(ControlRequestResponse::Ok(Json(ControlRequest::new(view))))
     }
 }

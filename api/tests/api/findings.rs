@@ -652,3 +652,21 @@ async fn the_public_audit_log_keeps_a_findings_structure_and_only_a_hash_of_its_
     let reason = json!({"reason": "Не нравится"});
     assert_problem(send(&app, Method::POST, &path(&draft, "hide"), Some(&both), Some(reason)).await, 403).await;
 }
+
+#[tokio::test]
+async fn a_text_field_takes_a_json_string_and_nothing_else() {
+    let app = spawn_seeded_app().await;
+    let cast = cast(&app).await;
+    let moderator = app.user(&["moderator"], None, None).await;
+    let finding = file(&app, &cast).await;
+    ok(send(&app, Method::POST, &path(&finding, "publish"), Some(&cast.member), None).await, 200).await;
+    let hide =
+        send(&app, Method::POST, &path(&finding, "hide"), Some(&moderator), Some(json!({"reason": 1635544407}))).await;
+    assert_problem(hide, 400).await;
+    let comment =
+        send(&app, Method::POST, &path(&finding, "comments"), Some(&cast.citizen), Some(json!({"text": true}))).await;
+    assert_problem(comment, 400).await;
+    let facts = json!({"target_organization_id": cast.target, "facts": [7]});
+    assert_problem(send(&app, Method::POST, "/v1/findings", Some(&cast.citizen), Some(facts)).await, 400).await;
+    assert!(app.get_json(&format!("/v1/findings/{}", finding["id"])).await.get("hidden").is_none());
+}
