@@ -190,7 +190,7 @@ pub struct NewAccount {
     pub password: String,
     /// The name others will see, 1 to 200 characters.
     #[oai(validator(max_length = 200))]
-    pub display_name: String,
+    pub display_name: crate::dto::Text,
 }
 
 /// Changes to an account; absent fields stay as they are.
@@ -198,7 +198,7 @@ pub struct NewAccount {
 pub struct AccountPatch {
     /// A new display name (the owner or an admin).
     #[oai(validator(max_length = 200))]
-    pub display_name: Option<String>,
+    pub display_name: Option<crate::dto::Text>,
     /// Disable (`true`) or enable (`false`) the account; admins only.
     pub disabled: Option<bool>,
 }
@@ -216,7 +216,7 @@ pub struct RoleGrant {
     pub organization_id: Option<i64>,
     /// For `ngo`: the non-profit's name.
     #[oai(validator(max_length = 200))]
-    pub ngo_name: Option<String>,
+    pub ngo_name: Option<crate::dto::Text>,
 }
 
 #[derive(ApiResponse)]
@@ -286,7 +286,7 @@ impl AccountsApi {
     ) -> ApiResult<AccountCreated> {
         // The password stays out of the stored request hash: a plain SHA-256 of it would be
         // a shortcut past argon2.
-        let request = serde_json::json!({"email": body.email, "display_name": body.display_name});
+        let request = serde_json::json!({"email": body.email, "display_name": body.display_name.as_ref()});
         let key = idempotency_key(req, key.0.as_deref(), &request)?;
         let client = crate::middleware::client_key(
             req.remote_addr().as_socket_addr().copied(),
@@ -297,7 +297,7 @@ impl AccountsApi {
         let registration = Registration {
             email: Email::new(&body.email)?,
             password: Password::new(&body.password)?,
-            display_name: accounts::name("display_name", &body.display_name)?,
+            display_name: accounts::name("display_name", body.display_name.as_ref())?,
         };
         let view = accounts::register(
             &self.db,
@@ -379,7 +379,7 @@ impl AccountsApi {
     ) -> ApiResult<AccountResponse> {
         let actor = self.auth.actor(&bearer).await?;
         let version = expected_version("account", id.0, if_match.0.as_deref())?;
-        let changes = AccountChanges { display_name: body.0.display_name, disabled: body.0.disabled };
+        let changes = AccountChanges { display_name: body.0.display_name.map(String::from), disabled: body.0.disabled };
         Ok(account_response(accounts::update(&self.db, &actor, id.0, version, changes).await?))
     }
 
@@ -425,7 +425,7 @@ impl AccountsApi {
             council_id: body.0.council_id,
             position: body.0.position,
             organization_id: body.0.organization_id,
-            ngo_name: body.0.ngo_name,
+            ngo_name: body.0.ngo_name.map(String::from),
         };
         Ok(account_response(accounts::grant(&self.db, &actor, id.0, grant, key.as_ref()).await?))
     }

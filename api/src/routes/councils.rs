@@ -88,13 +88,13 @@ fn present(detail: CouncilDetailView, language: Language) -> CouncilDetail {
 pub struct NameInput {
     /// Russian.
     #[oai(validator(max_length = 200))]
-    pub ru: Option<String>,
+    pub ru: Option<crate::dto::Text>,
     /// Kazakh.
     #[oai(validator(max_length = 200))]
-    pub kk: Option<String>,
+    pub kk: Option<crate::dto::Text>,
     /// English.
     #[oai(validator(max_length = 200))]
-    pub en: Option<String>,
+    pub en: Option<crate::dto::Text>,
 }
 
 /// A council to create.
@@ -225,9 +225,9 @@ impl CouncilsApi {
         let actor = self.auth.actor(&bearer).await?;
         let key = idempotency_key(req, key.0.as_deref(), &body.0)?;
         let name = body.0.name.map_or_else(domain::LocalizedName::default, |n| domain::LocalizedName {
-            ru: n.ru,
-            kk: n.kk,
-            en: n.en,
+            ru: n.ru.map(String::from),
+            kk: n.kk.map(String::from),
+            en: n.en.map(String::from),
         });
         let new = NewCouncil { host_organization_id: body.0.host_organization_id, name };
         let detail = councils::create(&self.db, &actor, new, key.as_ref()).await?;
