@@ -260,8 +260,6 @@ pub enum StartupError {
     Keys(#[from] KeyError),
     #[error("the working-day calendar: {0}")]
     Calendar(#[from] domain::findings::calendar::CalendarError),
-    #[error("the mail settings: {0}")]
-    Mail(#[from] crate::mail::MailError),
     #[error("the attachment store: {0}")]
     Attachments(String),
 }

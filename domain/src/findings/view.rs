@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
-use super::calendar::{end_of_day, kazakhstan_date};
+use super::calendar::end_of_day;
 use super::tables::{
     Decision, FilerKind, Form, ImplementationResult, Level, Reason, Status, finding, finding_link, hearing,
     recommendation, response,
@@ -246,11 +246,6 @@ pub fn timeliness(row: &finding::Model, now: DateTime<Utc>) -> Timeliness {
             .escalated_at
             .and_then(|_| on_time(row.escalation_answered_at, row.escalation_due, now)),
     }
-}
-
-/// The finding's date as Kazakhstan counts it (for a deadline's start).
-pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
-    kazakhstan_date(at)
 }
 
 fn facts_of(row: &finding::Model) -> Result<Vec<String>, DomainError> {
