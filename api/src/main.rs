@@ -45,6 +45,29 @@ enum Command {
     /// Signing keys for access tokens and the audit log.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Compute OCP cardinal's red-flag indicators over OCDS compiled releases, one per line
+    /// (`-` reads standard input; gzip is read as such), or over release or record packages,
+    /// compiled first. Prints cardinal's JSON result: `{"OCID": {ocid: {"R003": 1.0}},
+    /// "Buyer": …, "ProcuringEntity": …, "Tenderer": …, "Meta": …}`. A line that is not JSON
+    /// is reported on standard error with its line and column, and the other lines still count.
+    /// Touches no database.
+    Indicators(IndicatorsArgs),
+}
+
+#[derive(clap::Args)]
+struct IndicatorsArgs {
+    /// The file, or `-` for standard input.
+    file: PathBuf,
+    /// Settings in cardinal's INI format; an indicator runs when its section is present.
+    /// Without this file, every indicator runs with its defaults.
+    #[arg(long, short)]
+    settings: Option<PathBuf>,
+    /// Leave out the `Meta` key (quartiles and fences).
+    #[arg(long)]
+    no_meta: bool,
+    /// Lines longer than this many bytes are reported and skipped.
+    #[arg(long, default_value_t = 64 << 20)]
+    max_line_bytes: usize,
 }
 
 #[derive(Subcommand)]
@@ -199,6 +222,15 @@ async fn main() -> ExitCode {
             }
         };
     }
+    if let Command::Indicators(args) = &cli.command {
+        return match indicators_command(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -207,6 +239,34 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn indicators_command(args: &IndicatorsArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let settings = match &args.settings {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            indicators::Settings::parse(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => indicators::Settings::all(),
+    };
+    let engine = indicators::Engine::new(settings, false);
+    let input = indicators::run::open(&args.file)?;
+    let limits = indicators::run::Limits { max_line_bytes: args.max_line_bytes, ..Default::default() };
+    let report = indicators::run::run(&engine, input, limits)?;
+    let stderr = std::io::stderr();
+    let mut stderr = stderr.lock();
+    for error in &report.errors {
+        writeln!(stderr, "{}: {error}", args.file.display())?;
+    }
+    if !report.errors.is_empty() {
+        writeln!(stderr, "{} of {} lines could not be read; the others count", report.errors.len(), report.lines)?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    indicators::output::write(&report.outcome, !args.no_meta, &mut out)?;
+    out.flush()?;
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -265,7 +325,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&db).await.context("migrating")?;
             users(&db, &settings, command).await?;
         }
-        Command::Openapi | Command::Keys(_) => unreachable!("handled before configuration"),
+        Command::Openapi | Command::Keys(_) | Command::Indicators(_) => unreachable!("handled before configuration"),
     }
     Ok(())
 }
