@@ -1192,6 +1192,7 @@ mod tests {
             kind: crate::entities::OrganizationKind::Other,
             region_kato: Some("750000000".into()),
             parent_id: None,
+            registered_on: None,
             source: "test".into(),
             upstream_id: format!("org-{bin}"),
             fetched_at: at(1, 0),

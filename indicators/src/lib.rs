@@ -6,7 +6,9 @@
 //! - [`run`]: a file of releases (or of packages, compiled first with [`merge`]) read in
 //!   parallel, with broken lines reported by line and column; [`output`] prints cardinal's JSON.
 
+pub mod catalogue;
 pub mod engine;
+pub mod kazakhstan;
 pub mod merge;
 pub mod output;
 pub mod release;

@@ -40,6 +40,17 @@ pub struct Settings {
     pub r038: Option<R038>,
     pub r048: Option<R048>,
     pub r058: Option<Threshold>,
+    /// Sections of Kazakhstan's own indicators (`[KZ01]` …), as written: they are read by
+    /// [`crate::kazakhstan`], which knows their properties.
+    pub kazakhstan: BTreeMap<String, Vec<Property>>,
+}
+
+/// One `name = value` line of a section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    pub line: usize,
+    pub key: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -217,6 +228,13 @@ impl Settings {
                     }
                 }
                 _ if PREPARE_SECTIONS.contains(&top) => {}
+                _ if top.starts_with("KZ") => {
+                    let properties = properties
+                        .iter()
+                        .map(|(line, key, value)| Property { line: *line, key: key.clone(), value: value.clone() })
+                        .collect();
+                    settings.kazakhstan.insert(section.clone(), properties);
+                }
                 "R003" => {
                     let r003 = settings.r003.get_or_insert_with(R003::default);
                     for (line, key, value) in &properties {
@@ -392,26 +410,26 @@ fn strip_inline_comment(value: &str) -> &str {
     value
 }
 
-fn error(line: usize, reason: String) -> SettingsError {
+pub(crate) fn error(line: usize, reason: String) -> SettingsError {
     SettingsError { line, reason }
 }
 
-fn unknown(line: usize, key: &str, section: &str, known: &[&str]) -> SettingsError {
+pub(crate) fn unknown(line: usize, key: &str, section: &str, known: &[&str]) -> SettingsError {
     let place = if section.is_empty() { "at the top of the file".to_owned() } else { format!("in [{section}]") };
     let known =
         if known.is_empty() { "it takes no settings".to_owned() } else { format!("known: {}", known.join(", ")) };
     error(line, format!("`{key}` is not a setting {place} ({known})"))
 }
 
-fn integer(line: usize, key: &str, value: &str) -> Result<i64, SettingsError> {
+pub(crate) fn integer(line: usize, key: &str, value: &str) -> Result<i64, SettingsError> {
     value.parse().map_err(|_| error(line, format!("`{key}` is `{value}`; it must be a whole number of days")))
 }
 
-fn natural(line: usize, key: &str, value: &str) -> Result<usize, SettingsError> {
+pub(crate) fn natural(line: usize, key: &str, value: &str) -> Result<usize, SettingsError> {
     value.parse().map_err(|_| error(line, format!("`{key}` is `{value}`; it must be a whole number, 0 or more")))
 }
 
-fn decimal(line: usize, key: &str, value: &str) -> Result<f64, SettingsError> {
+pub(crate) fn decimal(line: usize, key: &str, value: &str) -> Result<f64, SettingsError> {
     match value.parse::<f64>() {
         Ok(number) if number.is_finite() => Ok(number),
         _ => Err(error(line, format!("`{key}` is `{value}`; it must be a decimal number such as 0.05"))),

@@ -19,5 +19,6 @@ pub mod organization;
 pub mod payment;
 pub mod plan_item;
 pub mod tender;
+pub mod unreliable_supplier;
 
 pub use enums::*;

@@ -19,6 +19,8 @@ pub struct Model {
     /// KATO code of the region the organization is registered in.
     pub region_kato: Option<String>,
     pub parent_id: Option<i64>,
+    /// The day the organization was registered (the state business register), where known.
+    pub registered_on: Option<Date>,
     pub source: String,
     pub upstream_id: String,
     pub fetched_at: DateTimeUtc,

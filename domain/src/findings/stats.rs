@@ -328,6 +328,7 @@ impl FindingFacts {
             period_to: None,
             facts: String::new(),
             request_id: None,
+            red_flag_id: None,
             created_at: self.created_at,
             updated_at: self.updated_at,
             published_at: self.published_at,

@@ -187,6 +187,8 @@ pub mod finding {
         /// A JSON array of texts.
         pub facts: String,
         pub request_id: Option<i64>,
+        /// The red flag the finding was opened from (reason `red_flag`).
+        pub red_flag_id: Option<i64>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
         pub published_at: Option<DateTimeUtc>,

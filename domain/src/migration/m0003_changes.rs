@@ -60,7 +60,7 @@ const TRACKED: [(&str, &str); 12] = [
 /// The moment of a change on SQLite, in the RFC 3339 form sqlx writes for timestamps.
 const SQLITE_NOW: &str = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')";
 
-fn sqlite_triggers(table: &str, entity: &str) -> Vec<String> {
+pub(super) fn sqlite_triggers(table: &str, entity: &str) -> Vec<String> {
     let insert = "INSERT INTO changes (entity, record_id, action, changed_at)";
     vec![
         format!(
@@ -109,7 +109,7 @@ $$"
     )
 }
 
-fn postgres_trigger(table: &str, entity: &str) -> String {
+pub(super) fn postgres_trigger(table: &str, entity: &str) -> String {
     format!(
         "CREATE CONSTRAINT TRIGGER changes_{table} AFTER INSERT OR UPDATE OR DELETE ON \"{table}\" \
          DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION changes_record('{entity}')"

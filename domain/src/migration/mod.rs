@@ -13,6 +13,7 @@ mod m0006_accounts_audit;
 mod m0007_import_rejects;
 mod m0008_findings;
 mod m0009_outbox;
+mod m0010_red_flags;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_import_rejects::Migration),
             Box::new(m0008_findings::Migration),
             Box::new(m0009_outbox::Migration),
+            Box::new(m0010_red_flags::Migration),
         ]
     }
 }

@@ -1,0 +1,1 @@
+//! Kazakhstan's own red flags, over the database.
