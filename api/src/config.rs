@@ -83,6 +83,9 @@ pub struct Settings {
     pub attachments_dir: Option<PathBuf>,
     /// The working-day calendar file; the one shipped in `fixtures/calendar/` when absent.
     pub calendar_file: Option<PathBuf>,
+    /// The red-flag indicators' settings (cardinal's INI format, with `[KZ..]` sections);
+    /// the project's `fixtures/indicators.ini` when absent.
+    pub indicators_settings: Option<PathBuf>,
     /// How often passed deadlines are looked for and recorded, in seconds.
     pub deadline_sweep_seconds: u64,
     /// Where the outbox is sent, as `smtp://host:port` or `smtps://user:pass@host`; without
@@ -171,6 +174,7 @@ impl Default for Settings {
             audit_verify_every_seconds: 60,
             max_attachment_bytes: 20 * 1024 * 1024,
             attachments_dir: None,
+            indicators_settings: None,
             calendar_file: None,
             deadline_sweep_seconds: 60,
             smtp_url: None,

@@ -45,6 +45,9 @@ enum Command {
     /// Signing keys for access tokens and the audit log.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Recompute the red flags over the database (also done after `seed`, after every
+    /// `import`, and by `serve` after each scheduled import).
+    RedFlags,
     /// Compute OCP cardinal's red-flag indicators over OCDS compiled releases, one per line
     /// (`-` reads standard input; gzip is read as such), or over release or record packages,
     /// compiled first. Prints cardinal's JSON result: `{"OCID": {ocid: {"R003": 1.0}},
@@ -241,6 +244,22 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Recomputes the red flags with the configured settings and logs what changed.
+async fn refresh_red_flags(db: &sea_orm::DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+    let indicators = api::startup::indicator_settings(settings)?;
+    let report =
+        indicators::database::refresh(db, &indicators, chrono::Utc::now()).await.context("computing red flags")?;
+    tracing::info!(
+        processes = report.processes,
+        raised = report.stored.raised,
+        refreshed = report.stored.refreshed,
+        cleared = report.stored.cleared,
+        found = ?report.found,
+        "red flags computed"
+    );
+    Ok(())
+}
+
 fn indicators_command(args: &IndicatorsArgs) -> anyhow::Result<()> {
     use std::io::Write;
     let settings = match &args.settings {
@@ -304,6 +323,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 tracing::info!(import_run = report.import_run_id, "demo data already loaded; nothing changed");
             }
+            refresh_red_flags(&db, &settings).await?;
+        }
+        Command::RedFlags => {
+            let db = connect().await?;
+            db::migrate(&db).await.context("migrating")?;
+            refresh_red_flags(&db, &settings).await?;
         }
         Command::Import(args) => {
             // An import is one writer whose batches follow each other. One connection keeps
@@ -319,6 +344,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&db).await.context("migrating")?;
             let summary = import(&db, args).await?;
             print_summary(&summary);
+            refresh_red_flags(&db, &settings).await?;
         }
         Command::Users(command) => {
             let db = connect().await?;

@@ -3,7 +3,10 @@
 //! in short batch transactions, and SQLite runs in WAL mode, so reads go on while an import
 //! writes.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use indicators::database::DatabaseSettings;
 
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinHandle;
@@ -12,13 +15,21 @@ use crate::config::ScheduledImport;
 use importers::RunOptions;
 use importers::http::HttpOptions;
 
-/// Starts one task per scheduled import; the first run starts at once.
-pub fn spawn(db: DatabaseConnection, imports: &[ScheduledImport]) -> Vec<JoinHandle<()>> {
+/// Starts one task per scheduled import; the first run starts at once. After each import the
+/// red flags are recomputed, one refresh at a time.
+pub fn spawn(
+    db: DatabaseConnection,
+    imports: &[ScheduledImport],
+    indicators: Arc<DatabaseSettings>,
+) -> Vec<JoinHandle<()>> {
+    let refreshing = Arc::new(tokio::sync::Mutex::new(()));
     imports
         .iter()
         .cloned()
         .map(|scheduled| {
             let db = db.clone();
+            let indicators = indicators.clone();
+            let refreshing = refreshing.clone();
             tokio::spawn(async move {
                 let every = Duration::from_secs(scheduled.every_minutes.max(1) * 60);
                 let source = scheduled.spec.name();
@@ -40,6 +51,19 @@ pub fn spawn(db: DatabaseConnection, imports: &[ScheduledImport]) -> Vec<JoinHan
                         ),
                         Err(error) => {
                             tracing::error!(source, error = %error, "scheduled import failed; the next run resumes it")
+                        }
+                    }
+                    {
+                        let _one_at_a_time = refreshing.lock().await;
+                        match indicators::database::refresh(&db, &indicators, chrono::Utc::now()).await {
+                            Ok(report) => tracing::info!(
+                                source,
+                                raised = report.stored.raised,
+                                refreshed = report.stored.refreshed,
+                                cleared = report.stored.cleared,
+                                "red flags recomputed"
+                            ),
+                            Err(error) => tracing::error!(source, error = %error, "recomputing red flags failed"),
                         }
                     }
                     tokio::time::sleep(every).await;

@@ -34,6 +34,7 @@ use crate::routes::organizations::OrganizationsApi;
 use crate::routes::participation::ParticipationApi;
 use crate::routes::payments::PaymentsApi;
 use crate::routes::plan_items::PlanItemsApi;
+use crate::routes::red_flags::RedFlagsApi;
 use crate::routes::scrutiny_stats::ScrutinyStatsApi;
 use crate::routes::search::SearchApi;
 use crate::routes::stats::StatsApi;
@@ -67,7 +68,7 @@ type PeopleApis = (AuthApi, AccountsApi, CouncilsApi);
 type ScrutinyApis = (FindingsApi, AttachmentsApi, ParticipationApi, ScrutinyStatsApi, FeedsApi, CalendarApi);
 
 /// Every operation, by area; a new area is one more entry.
-type Apis = (OperationsApi, ImportsApi, OpenDataApis, PeopleApis, AuditApi, ScrutinyApis);
+type Apis = (OperationsApi, ImportsApi, OpenDataApis, PeopleApis, AuditApi, ScrutinyApis, RedFlagsApi);
 
 /// What the operations share, built once per process.
 #[derive(Clone)]
@@ -84,6 +85,8 @@ pub struct AppState {
     /// Where findings' attachments are stored, and the largest one taken.
     pub attachments: Arc<AttachmentStore>,
     pub max_attachment_bytes: u64,
+    /// The red-flag indicators' settings.
+    pub indicators: Arc<indicators::database::DatabaseSettings>,
 }
 
 /// The keys a server signs with: access tokens and audit tree heads.
@@ -108,8 +111,10 @@ impl AppState {
         keys: Keys,
         calendar: Arc<Calendar>,
         attachments: AttachmentStore,
+        indicators: Arc<indicators::database::DatabaseSettings>,
     ) -> AppState {
         AppState {
+            indicators,
             attachments: Arc::new(attachments),
             max_attachment_bytes: settings.max_attachment_bytes,
             findings: Findings::new(db.clone(), calendar, Clock::system()),
@@ -137,6 +142,7 @@ impl AppState {
             signer: TreeSigner::new(ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])),
             trust_forwarded_for: false,
             verify_every: Duration::ZERO,
+            indicators: Arc::new(indicators::database::DatabaseSettings::project()),
         }
     }
 }
@@ -170,11 +176,26 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
     let cache = Arc::new(ResultCache::default());
     let db = state.db.clone();
     let open_data = (
-        OrganizationsApi { db: db.clone(), cache: cache.clone(), findings: state.findings.clone() },
+        OrganizationsApi {
+            db: db.clone(),
+            cache: cache.clone(),
+            findings: state.findings.clone(),
+            indicators: state.indicators.clone(),
+        },
         PlanItemsApi { db: db.clone(), cache: cache.clone() },
-        TendersApi { db: db.clone(), cache: cache.clone(), findings: state.findings.clone() },
+        TendersApi {
+            db: db.clone(),
+            cache: cache.clone(),
+            findings: state.findings.clone(),
+            indicators: state.indicators.clone(),
+        },
         LotsApi { db: db.clone(), cache: cache.clone() },
-        ContractsApi { db: db.clone(), cache: cache.clone(), findings: state.findings.clone() },
+        ContractsApi {
+            db: db.clone(),
+            cache: cache.clone(),
+            findings: state.findings.clone(),
+            indicators: state.indicators.clone(),
+        },
         PaymentsApi { db: db.clone(), cache: cache.clone() },
         DecisionsApi { db: db.clone(), cache: cache.clone() },
         StatsApi { db: db.clone(), cache: cache.clone() },
@@ -195,7 +216,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             open_data,
             people,
             AuditApi {
-                db,
+                db: db.clone(),
                 signer: state.signer.clone(),
                 tree: Arc::new(Default::default()),
                 verified: Arc::new(Default::default()),
@@ -214,6 +235,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                 FeedsApi { findings: state.findings.clone() },
                 CalendarApi { calendar: state.findings.calendar.clone(), clock: state.findings.clock.clone() },
             ),
+            RedFlagsApi { db, findings: state.findings.clone(), settings: state.indicators.clone() },
         ),
         "Scrutiny",
         env!("CARGO_PKG_VERSION"),
@@ -262,6 +284,21 @@ pub enum StartupError {
     Calendar(#[from] domain::findings::calendar::CalendarError),
     #[error("the attachment store: {0}")]
     Attachments(String),
+    #[error("the red-flag indicators' settings: {0}")]
+    Indicators(String),
+}
+
+/// The indicators' settings the configuration names, or the project's own.
+pub fn indicator_settings(settings: &Settings) -> Result<indicators::database::DatabaseSettings, StartupError> {
+    match &settings.indicators_settings {
+        None => Ok(indicators::database::DatabaseSettings::project()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| StartupError::Indicators(format!("reading {}: {error}", path.display())))?;
+            indicators::database::DatabaseSettings::parse(&text)
+                .map_err(|error| StartupError::Indicators(format!("{}: {error}", path.display())))
+        }
+    }
 }
 
 /// A server bound to its port, not yet serving.
@@ -286,7 +323,8 @@ impl Application {
             None => Calendar::shipped(),
         };
         let attachments = AttachmentStore::new(store_dir(&settings).map_err(StartupError::Attachments)?);
-        let state = AppState::new(db, &settings, keys, Arc::new(calendar), attachments);
+        let indicators = Arc::new(indicator_settings(&settings)?);
+        let state = AppState::new(db, &settings, keys, Arc::new(calendar), attachments, indicators);
         let acceptor = TcpListener::bind(settings.bind).into_acceptor().await?;
         let address = acceptor
             .local_addr()
@@ -307,7 +345,8 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish (up to 10 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let mut schedule = crate::schedule::spawn(self.state.db.clone(), &self.settings.imports);
+        let mut schedule =
+            crate::schedule::spawn(self.state.db.clone(), &self.settings.imports, self.state.indicators.clone());
         schedule.push(crate::schedule::spawn_deadlines(
             self.state.findings.clone(),
             Duration::from_secs(self.settings.deadline_sweep_seconds.max(1)),

@@ -37,10 +37,12 @@ pub enum ChangedEntity {
     Decision,
     /// A published scrutiny finding (drafts stay out of the feed).
     Finding,
+    /// A red flag raised, refreshed or cleared.
+    RedFlag,
 }
 
 impl ChangedEntity {
-    pub const ALL: [ChangedEntity; 13] = [
+    pub const ALL: [ChangedEntity; 14] = [
         ChangedEntity::Organization,
         ChangedEntity::BudgetLine,
         ChangedEntity::PlanItem,
@@ -54,6 +56,7 @@ impl ChangedEntity {
         ChangedEntity::DeliveryAct,
         ChangedEntity::Decision,
         ChangedEntity::Finding,
+        ChangedEntity::RedFlag,
     ];
 
     /// The name the triggers store, e.g. `contract_amendment`.
@@ -72,6 +75,7 @@ impl ChangedEntity {
             ChangedEntity::DeliveryAct => "delivery_act",
             ChangedEntity::Decision => "decision",
             ChangedEntity::Finding => "finding",
+            ChangedEntity::RedFlag => "red_flag",
         }
     }
 
@@ -138,6 +142,17 @@ struct ChangeRow {
     record_id: i64,
     action: String,
     changed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct LastRow {
+    last: Option<i64>,
+}
+
+/// The sequence of the last change recorded so far (0 when there is none).
+pub async fn last_sequence(db: &DatabaseConnection) -> Result<i64, DomainError> {
+    let statement = Statement::from_string(db.get_database_backend(), "SELECT MAX(id) AS last FROM changes");
+    Ok(LastRow::find_by_statement(statement).one(db).await?.and_then(|row| row.last).unwrap_or(0))
 }
 
 /// Up to `limit` changes (at most [`MAX_LIMIT`]) with a sequence above `after`, in order.

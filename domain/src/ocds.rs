@@ -251,7 +251,7 @@ impl Role {
 }
 
 /// The party id of an organization: its BIN where it has one, else its upstream key.
-fn party_id(organization: &organization::Model) -> String {
+pub fn party_id(organization: &organization::Model) -> String {
     match &organization.bin {
         Some(bin) => format!("{BIN_SCHEME}-{bin}"),
         None => format!("{}-{}", organization.source, organization.upstream_id),
@@ -569,6 +569,9 @@ impl ProcessRows {
                 object.insert("date".into(), date_time(award.awarded_at));
                 object.insert("value".into(), money(award.amount_minor, &award.currency));
                 object.insert("suppliers".into(), json!([supplier]));
+                // What was awarded: the lot's item, so indicators over awarded items (such as
+                // the variety of what a supplier supplies) can read its classification.
+                object.insert("items".into(), json!([lot_item_json(lot, plan)]));
                 object.insert("relatedLots".into(), json!([lot.upstream_id]));
                 awards.push(Value::Object(object));
             }
@@ -896,6 +899,8 @@ async fn find_in<E: EntityTrait>(
 pub struct ReleasePage {
     /// In list order: tenders by id, then direct contracts by id.
     pub releases: Vec<Value>,
+    /// The process of each release, in the same order.
+    pub processes: Vec<Process>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<Cursor>,
 }
@@ -961,7 +966,7 @@ async fn page(
 ) -> Result<ReleasePage, DomainError> {
     let rows = ProcessRows::load(db, &processes).await?;
     let releases = processes.iter().map(|process| rows.release(process)).collect::<Result<_, _>>()?;
-    Ok(ReleasePage { releases, next })
+    Ok(ReleasePage { releases, processes, next })
 }
 
 /// One process's compiled release, and the release-list cursor from which it comes first.

@@ -7,6 +7,7 @@
 //!   parallel, with broken lines reported by line and column; [`output`] prints cardinal's JSON.
 
 pub mod catalogue;
+pub mod database;
 pub mod engine;
 pub mod kazakhstan;
 pub mod merge;

@@ -52,6 +52,9 @@ pub enum ChangedEntity {
     /// A published scrutiny finding: `/v1/findings/{id}`; drafts stay out of the feed, and a
     /// finding first appears when published, as `updated`.
     Finding,
+    /// A red flag: `/v1/red-flags/{id}`; raised (`created`), re-computed with other evidence or
+    /// cleared because a later computation no longer finds it (`updated`).
+    RedFlag,
 }
 
 impl ChangedEntity {
@@ -71,6 +74,7 @@ impl ChangedEntity {
             ChangedEntity::DeliveryAct => "delivery-acts",
             ChangedEntity::Decision => "decisions",
             ChangedEntity::Finding => "findings",
+            ChangedEntity::RedFlag => "red-flags",
         }
     }
 }
@@ -91,6 +95,7 @@ impl From<StoredEntity> for ChangedEntity {
             StoredEntity::DeliveryAct => ChangedEntity::DeliveryAct,
             StoredEntity::Decision => ChangedEntity::Decision,
             StoredEntity::Finding => ChangedEntity::Finding,
+            StoredEntity::RedFlag => ChangedEntity::RedFlag,
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct ContractsApi {
     pub cache: Arc<ResultCache>,
     /// The findings that name a record.
     pub findings: domain::findings::Findings,
+    /// The indicators' settings, for the titles of embedded red flags.
+    pub indicators: std::sync::Arc<indicators::database::DatabaseSettings>,
 }
 
 /// A contract between a buyer and a supplier.
@@ -118,6 +120,8 @@ pub struct ContractDetail {
     /// Published scrutiny findings that name it, newest first (at most 50; `/v1/findings` filters
     /// list them all).
     pub findings: Vec<crate::routes::findings::FindingRef>,
+    /// Red flags standing on it, newest first (at most 50; `/v1/red-flags` filters list them all).
+    pub red_flags: Vec<crate::routes::red_flags::RedFlag>,
 }
 
 /// A page of contracts.
@@ -403,7 +407,15 @@ impl ContractsApi {
                 record_id: contract.id,
             })
             .await?;
+        let red_flags = crate::routes::red_flags::RedFlagsApi::embedded(
+            &self.db,
+            &self.indicators,
+            domain::red_flags::query::Embedding::Contract(contract.id),
+            language,
+        )
+        .await?;
         Ok(ContractResponse::Ok(Json(ContractDetail {
+            red_flags,
             findings: crate::routes::findings::FindingRef::all(named, language),
             contract,
             tender: tender.map(|t| TenderRef {

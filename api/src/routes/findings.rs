@@ -268,6 +268,9 @@ pub struct Finding {
     /// The request for public control it answers, if any.
     #[oai(skip_serializing_if_is_none)]
     pub request_id: Option<i64>,
+    /// The red flag it was opened from: `/v1/red-flags/{id}`.
+    #[oai(skip_serializing_if_is_none)]
+    pub red_flag_id: Option<i64>,
     /// When it was filed (RFC 3339, UTC).
     pub created_at: Timestamp,
     /// When anything about it last changed.
@@ -427,6 +430,7 @@ impl Finding {
                 })
                 .collect(),
             request_id: view.request_id,
+            red_flag_id: view.red_flag_id,
             created_at: view.created_at.into(),
             updated_at: view.updated_at.into(),
             published_at: view.published_at.map(Into::into),
@@ -547,8 +551,13 @@ fn text_in(input: Option<TextInput>) -> domain::LocalizedName {
 /// A finding to file, as a draft.
 #[derive(Debug, Clone, Object)]
 pub struct FindingInput {
-    /// The state body or quasi-public entity scrutinised (a supplier is not a target).
-    pub target_organization_id: i64,
+    /// The state body or quasi-public entity scrutinised (a supplier is not a target). Needed
+    /// unless `from_red_flag` names a flag with a buyer, which is then the target.
+    pub target_organization_id: Option<i64>,
+    /// Opens the finding from this red flag (`/v1/red-flags/{id}`): the reason becomes
+    /// `red_flag`, the flag's buyer the target, its tender and contract are linked, and the flag
+    /// with its evidence becomes the first fact. A flag no longer standing is refused.
+    pub from_red_flag: Option<i64>,
     /// The council filing, for a council member; absent when a citizen or non-profit files
     /// in its own name.
     pub council_id: Option<i64>,
@@ -856,6 +865,7 @@ impl FindingsApi {
         let input = body.0;
         let new = findings::NewFinding {
             target_organization_id: input.target_organization_id,
+            red_flag_id: input.from_red_flag,
             council_id: input.council_id,
             form: input.form.map(Into::into),
             reason: input.reason.map(Into::into),

@@ -22,6 +22,7 @@ pub mod organizations;
 pub mod participation;
 pub mod payments;
 pub mod plan_items;
+pub mod red_flags;
 pub mod scrutiny_stats;
 pub mod search;
 pub mod stats;
@@ -70,4 +71,8 @@ pub enum ApiTags {
     Findings,
     /// The working-day calendar deadlines count on.
     Calendar,
+    /// Red flags: patterns in procurement that deserve a closer look (OCP cardinal's
+    /// indicators and Kazakhstan's own), each with the evidence to check it, and the
+    /// indicators that raise them.
+    RedFlags,
 }

@@ -29,6 +29,8 @@ pub struct OrganizationsApi {
     pub cache: Arc<ResultCache>,
     /// The findings that name a record.
     pub findings: domain::findings::Findings,
+    /// The indicators' settings, for the titles of embedded red flags.
+    pub indicators: std::sync::Arc<indicators::database::DatabaseSettings>,
 }
 
 /// An organization.
@@ -81,6 +83,8 @@ pub struct OrganizationDetail {
     /// Published scrutiny findings against it, newest first (at most 50;
     /// `/v1/findings?target_organization_id={id}` lists them all).
     pub findings: Vec<crate::routes::findings::FindingRef>,
+    /// Red flags standing on it, newest first (at most 50; `/v1/red-flags` filters list them all).
+    pub red_flags: Vec<crate::routes::red_flags::RedFlag>,
 }
 
 /// A page of organizations.
@@ -253,12 +257,20 @@ impl OrganizationsApi {
         let council = domain::accounts::councils::of_organization(&self.db, model.id).await?;
         let language = preferred_language(req);
         let findings = crate::routes::findings::FindingRef::all(self.findings.against(model.id).await?, language);
+        let red_flags = crate::routes::red_flags::RedFlagsApi::embedded(
+            &self.db,
+            &self.indicators,
+            domain::red_flags::query::Embedding::Organization(model.id),
+            language,
+        )
+        .await?;
         Ok(OrganizationResponse::Ok(Json(OrganizationDetail {
             organization: Organization::new(model, language),
             as_buyer: totals.as_buyer.into(),
             as_supplier: totals.as_supplier.into(),
             council: council.map(|view| crate::routes::councils::Council::new(view, language)),
             findings,
+            red_flags,
         })))
     }
 }

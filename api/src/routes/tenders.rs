@@ -31,6 +31,8 @@ pub struct TendersApi {
     pub cache: Arc<ResultCache>,
     /// The findings that name a record.
     pub findings: domain::findings::Findings,
+    /// The indicators' settings, for the titles of embedded red flags.
+    pub indicators: std::sync::Arc<indicators::database::DatabaseSettings>,
 }
 
 /// A procurement announcement.
@@ -72,6 +74,8 @@ pub struct TenderDetail {
     /// Published scrutiny findings that name it, newest first (at most 50; `/v1/findings` filters
     /// list them all).
     pub findings: Vec<crate::routes::findings::FindingRef>,
+    /// Red flags standing on it, newest first (at most 50; `/v1/red-flags` filters list them all).
+    pub red_flags: Vec<crate::routes::red_flags::RedFlag>,
 }
 
 /// A page of tenders.
@@ -317,6 +321,19 @@ impl TendersApi {
             })
             .await?;
         let findings = crate::routes::findings::FindingRef::all(named, language);
-        Ok(TenderResponse::Ok(Json(TenderDetail { tender, lots: lots_out(lots, language), contract_count, findings })))
+        let red_flags = crate::routes::red_flags::RedFlagsApi::embedded(
+            &self.db,
+            &self.indicators,
+            domain::red_flags::query::Embedding::Tender(tender.id),
+            language,
+        )
+        .await?;
+        Ok(TenderResponse::Ok(Json(TenderDetail {
+            tender,
+            lots: lots_out(lots, language),
+            contract_count,
+            findings,
+            red_flags,
+        })))
     }
 }

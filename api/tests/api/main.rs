@@ -28,6 +28,7 @@ mod operations;
 mod organizations;
 mod participation;
 mod rate_limit;
+mod red_flags;
 mod registers;
 #[path = "../../../domain/tests/rfc9162.rs"]
 mod rfc9162;

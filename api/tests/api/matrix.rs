@@ -294,7 +294,7 @@ async fn every_findings_write_for_every_caller() {
     let fresh = |steps: &'static [Step]| {
         let (findings, filer) = (findings.clone(), filer.clone());
         let new = NewFinding {
-            target_organization_id: world.this_body,
+            target_organization_id: Some(world.this_body),
             council_id: Some(world.this_council),
             title: domain::LocalizedName { ru: Some("Мониторинг".into()), kk: None, en: None },
             recommendations: vec!["Устранить нарушение".into()],

@@ -187,7 +187,8 @@ pub async fn seed(db: &DatabaseConnection) -> Result<usize, DomainError> {
     escalated_target.update(db).await?;
 
     let new = |target: &Target, title: &str, reason: Reason, council: bool| NewFinding {
-        target_organization_id: target.id,
+        target_organization_id: Some(target.id),
+        red_flag_id: None,
         council_id: council.then_some(target.council),
         form: Some(Form::Monitoring),
         reason: Some(reason),

@@ -199,6 +199,11 @@ impl Findings {
         self.refs(finding::Entity::find().filter(finding::Column::Id.is_in(ids))).await
     }
 
+    /// The published findings opened from this red flag, newest first.
+    pub async fn opened_from(&self, red_flag_id: i64) -> Result<Vec<FindingRef>, DomainError> {
+        self.refs(finding::Entity::find().filter(finding::Column::RedFlagId.eq(red_flag_id))).await
+    }
+
     /// The published findings against this organization, newest first.
     pub async fn against(&self, organization_id: i64) -> Result<Vec<FindingRef>, DomainError> {
         self.refs(finding::Entity::find().filter(finding::Column::TargetOrganizationId.eq(organization_id))).await

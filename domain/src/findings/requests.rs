@@ -279,7 +279,8 @@ impl Findings {
         };
         let title = title_from(&row.text);
         let new = NewFinding {
-            target_organization_id: target,
+            target_organization_id: Some(target),
+            red_flag_id: None,
             council_id: Some(row.council_id),
             form: Some(Form::Monitoring),
             reason: Some(Reason::CitizenRequest),

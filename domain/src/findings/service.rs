@@ -54,7 +54,11 @@ pub struct Findings {
 /// A finding to file.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct NewFinding {
-    pub target_organization_id: i64,
+    /// The body scrutinised; with `red_flag_id`, the flag's buyer when absent.
+    pub target_organization_id: Option<i64>,
+    /// The red flag the finding is opened from: its reason becomes `red_flag`, and its buyer,
+    /// records and evidence fill the target, the links and a first fact.
+    pub red_flag_id: Option<i64>,
     /// The council filing; absent for a citizen or non-profit filing in its own name.
     pub council_id: Option<i64>,
     pub form: Option<Form>,
@@ -480,7 +484,17 @@ impl Findings {
         {
             return Err(DomainError::invalid("council_id", format!("council {council_id} does not exist")));
         }
-        let target = target_organization(txn, new.target_organization_id).await?;
+        let mut new = new;
+        if let Some(flag_id) = new.red_flag_id {
+            from_red_flag(txn, flag_id, &mut new).await?;
+        }
+        let target_id = new.target_organization_id.ok_or_else(|| {
+            DomainError::invalid(
+                "target_organization_id",
+                "is needed: the organization scrutinised (or give from_red_flag)",
+            )
+        })?;
+        let target = target_organization(txn, target_id).await?;
         let title = localized("title", &new.title, MAX_TITLE_CHARS)?;
         let summary = localized("summary", &new.summary, MAX_TEXT_CHARS)?;
         period(new.period_from, new.period_to)?;
@@ -506,6 +520,7 @@ impl Findings {
             period_to: Set(new.period_to),
             facts: Set(serde_json::to_string(&facts).expect("texts serialise")),
             request_id: Set(request_id),
+            red_flag_id: Set(new.red_flag_id),
             created_at: Set(now),
             updated_at: Set(now),
             version: Set(1),
@@ -1215,5 +1230,68 @@ async fn replace_content(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// Fills a new finding from the red flag it is opened from: the reason `red_flag`, the flag's
+/// buyer as the target (a target given must be it), its tender and contract as links, and the
+/// flag with its evidence as the first fact.
+async fn from_red_flag(txn: &impl ConnectionTrait, flag_id: i64, new: &mut NewFinding) -> Result<(), DomainError> {
+    use crate::red_flags::red_flag;
+    let field = "from_red_flag";
+    let flag = red_flag::Entity::find_by_id(flag_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| DomainError::invalid(field, format!("red flag {flag_id} does not exist")))?;
+    if let Some(cleared) = flag.cleared_at {
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "red flag {flag_id} was cleared on {}: a later computation no longer finds it",
+                cleared.date_naive()
+            ),
+        ));
+    }
+    match (new.reason, flag.buyer_id, new.target_organization_id) {
+        (Some(reason), _, _) if reason != Reason::RedFlag => {
+            return Err(DomainError::invalid("reason", "is `red_flag` for a finding opened from a red flag"));
+        }
+        (_, Some(buyer), Some(target)) if buyer != target => {
+            return Err(DomainError::invalid(
+                "target_organization_id",
+                format!("red flag {flag_id} is about organization {buyer}; leave the target out or name that one"),
+            ));
+        }
+        (_, None, None) => {
+            return Err(DomainError::invalid(
+                "target_organization_id",
+                format!("red flag {flag_id} is about a supplier; name the body scrutinised"),
+            ));
+        }
+        _ => {}
+    }
+    new.reason = Some(Reason::RedFlag);
+    new.target_organization_id = new.target_organization_id.or(flag.buyer_id);
+    let flagged = [
+        flag.tender_id.map(|id| LinkRef { record_type: RecordType::Tender, record_id: id }),
+        flag.contract_id.map(|id| LinkRef { record_type: RecordType::Contract, record_id: id }),
+    ];
+    for link in flagged.into_iter().flatten() {
+        if !new.links.contains(&link) {
+            new.links.push(link);
+        }
+    }
+    let subject = flag.ocid.as_deref().unwrap_or(&flag.subject_key);
+    new.facts.insert(
+        0,
+        format!(
+            "Красный флаг {} ({} {subject}, {}), значение {}: {}",
+            flag.indicator,
+            flag.subject_kind.as_str(),
+            flag.observed_on,
+            flag.value,
+            flag.evidence
+        ),
+    );
     Ok(())
 }

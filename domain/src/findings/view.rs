@@ -145,6 +145,8 @@ pub struct FindingView {
     pub recommendations: Vec<RecommendationView>,
     pub hearings: Vec<HearingView>,
     pub request_id: Option<i64>,
+    /// The red flag it was opened from.
+    pub red_flag_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,
@@ -392,6 +394,7 @@ pub async fn views(
                     .map(|h| HearingView { place: h.place.map(mask), link: h.link.map(mask), ..h })
                     .collect(),
                 request_id: row.request_id,
+                red_flag_id: row.red_flag_id,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
                 published_at: row.published_at,

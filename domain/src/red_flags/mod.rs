@@ -5,6 +5,7 @@
 pub mod tables;
 
 pub use tables::{Severity, SubjectKind, indicator_coverage, red_flag, red_flag_state};
+pub mod query;
 pub mod store;
 
-pub use store::{CoverageRow, NewFlag, Stored};
+pub use store::{CoverageRow, NewFlag, Refresh, Scope, Stored};

@@ -2,13 +2,13 @@
 //! indicators that were not found again are cleared (kept, with `cleared_at`), and each
 //! indicator's coverage is replaced, all in one transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    Set, TransactionTrait,
 };
 
 use super::{Severity, SubjectKind, indicator_coverage, red_flag, red_flag_state};
@@ -54,4 +54,203 @@ pub struct Stored {
     pub raised: u64,
     pub refreshed: u64,
     pub cleared: u64,
+}
+
+/// Which stored flags of the indicators a computation speaks for: all of them, or only those
+/// about the given processes (an incremental run that re-read only what changed).
+#[derive(Debug, Clone)]
+pub enum Scope {
+    All,
+    Processes(HashSet<String>),
+}
+
+impl Scope {
+    fn covers(&self, ocid: Option<&str>) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Processes(ocids) => ocid.is_some_and(|ocid| ocids.contains(ocid)),
+        }
+    }
+}
+
+/// Rows per multi-row INSERT: 18 columns each stays far below SQLite's 32,766 bind parameters.
+const INSERT_CHUNK: usize = 500;
+
+/// One refresh of the stored flags, in one transaction: readers see the old flags or the new,
+/// never half of each.
+pub struct Refresh {
+    txn: DatabaseTransaction,
+    now: DateTime<Utc>,
+    stored: Stored,
+}
+
+type Key = (String, SubjectKind, String);
+
+fn key(indicator: &str, kind: SubjectKind, subject: &str) -> Key {
+    (indicator.to_owned(), kind, subject.to_owned())
+}
+
+impl Refresh {
+    pub async fn begin(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Self, DomainError> {
+        Ok(Refresh { txn: db.begin().await?, now, stored: Stored::default() })
+    }
+
+    /// Stores what `indicators` found within `scope`: new flags are raised, flags found again
+    /// are refreshed (written only if something changed, so the change feed carries real
+    /// changes only), and flags of these indicators within the scope not found again are
+    /// cleared.
+    pub async fn replace(
+        &mut self,
+        indicators: &[&str],
+        scope: &Scope,
+        flags: Vec<NewFlag>,
+    ) -> Result<(), DomainError> {
+        let txn = &self.txn;
+        let existing = red_flag::Entity::find()
+            .filter(red_flag::Column::Indicator.is_in(indicators.iter().copied()))
+            .all(txn)
+            .await?;
+        let mut by_key: HashMap<Key, red_flag::Model> = existing
+            .into_iter()
+            .filter(|row| scope.covers(row.ocid.as_deref()))
+            .map(|row| (key(&row.indicator, row.subject_kind, &row.subject_key), row))
+            .collect();
+        let mut inserts = Vec::new();
+        let mut seen: HashSet<Key> = HashSet::new();
+        for flag in flags {
+            let flag_key = key(&flag.indicator, flag.subject_kind, &flag.subject_key);
+            // Two flags with one key (an ocid on two input lines): the later stands.
+            if !seen.insert(flag_key.clone()) {
+                inserts.retain(|row: &red_flag::ActiveModel| {
+                    !(row.indicator.as_ref() == &flag.indicator
+                        && row.subject_kind.as_ref() == &flag.subject_kind
+                        && row.subject_key.as_ref() == &flag.subject_key)
+                });
+            }
+            let evidence = flag.evidence.to_string();
+            match by_key.remove(&flag_key) {
+                Some(row) => {
+                    let unchanged = row.cleared_at.is_none()
+                        && row.value == flag.value
+                        && row.evidence == evidence
+                        && row.severity == flag.severity
+                        && row.observed_on == flag.observed_on
+                        && row.ocid == flag.ocid
+                        && row.tender_id == flag.tender_id
+                        && row.contract_id == flag.contract_id
+                        && row.buyer_id == flag.buyer_id
+                        && row.supplier_id == flag.supplier_id
+                        && row.region_kato == flag.region_kato;
+                    if unchanged {
+                        continue;
+                    }
+                    let mut active: red_flag::ActiveModel = row.into();
+                    active.ocid = Set(flag.ocid);
+                    active.tender_id = Set(flag.tender_id);
+                    active.contract_id = Set(flag.contract_id);
+                    active.buyer_id = Set(flag.buyer_id);
+                    active.supplier_id = Set(flag.supplier_id);
+                    active.region_kato = Set(flag.region_kato);
+                    active.observed_on = Set(flag.observed_on);
+                    active.severity = Set(flag.severity);
+                    active.value = Set(flag.value);
+                    active.evidence = Set(evidence);
+                    active.computed_at = Set(self.now);
+                    active.cleared_at = Set(None);
+                    active.update(txn).await?;
+                    self.stored.refreshed += 1;
+                }
+                None => inserts.push(red_flag::ActiveModel {
+                    indicator: Set(flag.indicator),
+                    subject_kind: Set(flag.subject_kind),
+                    subject_key: Set(flag.subject_key),
+                    ocid: Set(flag.ocid),
+                    tender_id: Set(flag.tender_id),
+                    contract_id: Set(flag.contract_id),
+                    buyer_id: Set(flag.buyer_id),
+                    supplier_id: Set(flag.supplier_id),
+                    region_kato: Set(flag.region_kato),
+                    observed_on: Set(flag.observed_on),
+                    severity: Set(flag.severity),
+                    value: Set(flag.value),
+                    evidence: Set(evidence),
+                    first_raised_at: Set(self.now),
+                    computed_at: Set(self.now),
+                    cleared_at: Set(None),
+                    ..Default::default()
+                }),
+            }
+        }
+        self.stored.raised += inserts.len() as u64;
+        let mut rows = inserts.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+            // A flag cleared outside this scope and raised again in it meets its old row.
+            red_flag::Entity::insert_many(chunk)
+                .on_conflict(
+                    OnConflict::columns([
+                        red_flag::Column::Indicator,
+                        red_flag::Column::SubjectKind,
+                        red_flag::Column::SubjectKey,
+                    ])
+                    .update_columns([
+                        red_flag::Column::Value,
+                        red_flag::Column::Evidence,
+                        red_flag::Column::ComputedAt,
+                        red_flag::Column::ClearedAt,
+                    ])
+                    .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+        }
+        for (_, row) in by_key {
+            if row.cleared_at.is_some() {
+                continue;
+            }
+            let mut active: red_flag::ActiveModel = row.into();
+            active.cleared_at = Set(Some(self.now));
+            active.update(txn).await?;
+            self.stored.cleared += 1;
+        }
+        Ok(())
+    }
+
+    /// Replaces what the indicators could judge.
+    pub async fn coverage(&mut self, rows: Vec<CoverageRow>) -> Result<(), DomainError> {
+        for row in rows {
+            let flags = red_flag::Entity::find()
+                .filter(red_flag::Column::Indicator.eq(row.indicator.as_str()))
+                .filter(red_flag::Column::ClearedAt.is_null())
+                .count(&self.txn)
+                .await?;
+            indicator_coverage::Entity::delete_by_id(row.indicator.clone()).exec(&self.txn).await?;
+            indicator_coverage::ActiveModel {
+                indicator: Set(row.indicator),
+                evaluated: Set(row.evaluated as i64),
+                not_applicable: Set(serde_json::to_string(&row.not_applicable).expect("a map of counts serialises")),
+                flags: Set(flags as i64),
+                settings: Set(row.settings.to_string()),
+                computed_at: Set(self.now),
+            }
+            .insert(&self.txn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Records the last change-feed id this refresh has read, and commits.
+    pub async fn commit(self, last_change_id: i64) -> Result<Stored, DomainError> {
+        red_flag_state::Entity::delete_by_id(1).exec(&self.txn).await?;
+        red_flag_state::ActiveModel { id: Set(1), last_change_id: Set(last_change_id), refreshed_at: Set(self.now) }
+            .insert(&self.txn)
+            .await?;
+        self.txn.commit().await?;
+        Ok(self.stored)
+    }
+}
+
+/// The last change-feed id the stored flags have seen, if they were ever computed.
+pub async fn last_change_id(db: &DatabaseConnection) -> Result<Option<i64>, DomainError> {
+    Ok(red_flag_state::Entity::find_by_id(1).one(db).await?.map(|state| state.last_change_id))
 }
