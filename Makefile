@@ -8,8 +8,9 @@
 #   make conformance  schemathesis (every check) against a live server over the demo data
 #   make bench     1M contracts + 5M payments on SQLite and PostgreSQL, open-loop HTTP load, and
 #                  importing 5M payments from CSV beside sqlite3 .import and psql \copy, reads under a
-#                  login flood, and the audit log's heads, proofs and verification at 100k and 1M
-#                  events (not a test)
+#                  login flood, the audit log's heads, proofs and verification at 100k and 1M
+#                  events, the findings workflow, and the red-flag indicators on 500k OCDS
+#                  releases beside OCP's cardinal (not a test)
 #   make build     release build of the `scrutiny` binary (target/release/scrutiny)
 #   make clean     remove build output and the demo database
 
@@ -53,6 +54,7 @@ bench:
 	scripts/bench-import.sh
 	scripts/bench-auth.sh
 	scripts/bench-findings.sh
+	scripts/bench-indicators.sh
 
 conformance:
 	scripts/conformance.sh

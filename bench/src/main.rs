@@ -5,6 +5,9 @@
 //! `load` sends requests at a fixed rate whatever the server's pace (open loop: a slow answer
 //! does not delay the next request), measuring each latency from its scheduled start, so
 //! queueing shows in the figures instead of hiding (no coordinated omission).
+//! `ocds-releases` writes synthetic OCDS compiled releases for the red-flag indicators.
+
+mod ocds_releases;
 
 use std::time::{Duration, Instant};
 
@@ -85,6 +88,14 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         events: usize,
     },
+    /// Write `count` synthetic OCDS compiled releases to standard output, one JSON object a
+    /// line, deterministically for a `seed`: the input of `scripts/bench-indicators.sh`.
+    OcdsReleases {
+        #[arg(long, default_value_t = 500_000)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Walk `count` findings through the workflow on a seeded database (file, publish,
     /// complete, deliver, and for three in four an answer to each of two recommendations),
     /// through the findings service and its audited write path; print the writes per second.
@@ -118,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
             audit_events(&db, events).await
         }
         Command::PaymentsCsv { rows, organizations, out } => payments_csv(rows, organizations, &out),
+        Command::OcdsReleases { count, seed } => Ok(ocds_releases::write(count, seed, std::io::stdout().lock())?),
         Command::Findings { database_url, count } => {
             let db = db::connect(&database_url, &PoolOptions { max_connections: 2, ..Default::default() }).await?;
             findings(&db, count).await
@@ -538,7 +550,7 @@ async fn findings(db: &DatabaseConnection, count: usize) -> anyhow::Result<()> {
     let mut writes = 0;
     for n in 0..count {
         let new = NewFinding {
-            target_organization_id: council.host_organization_id,
+            target_organization_id: Some(council.host_organization_id),
             council_id: Some(council.id),
             title: domain::LocalizedName {
                 ru: Some(format!("Мониторинг закупок № {n}")), kk: None, en: None
