@@ -245,10 +245,25 @@ async fn main() -> ExitCode {
 }
 
 /// Recomputes the red flags with the configured settings and logs what changed.
-async fn refresh_red_flags(db: &sea_orm::DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+/// With `only_if_changed`, not when neither the records nor the settings changed since.
+async fn refresh_red_flags(
+    db: &sea_orm::DatabaseConnection,
+    settings: &Settings,
+    only_if_changed: bool,
+) -> anyhow::Result<()> {
     let indicators = api::startup::indicator_settings(settings)?;
-    let report =
-        indicators::database::refresh(db, &indicators, chrono::Utc::now()).await.context("computing red flags")?;
+    let now = chrono::Utc::now();
+    let report = if only_if_changed {
+        match indicators::database::refresh_if_changed(db, &indicators, now).await.context("computing red flags")? {
+            Some(report) => report,
+            None => {
+                tracing::info!("red flags are up to date: no record and no setting changed");
+                return Ok(());
+            }
+        }
+    } else {
+        indicators::database::refresh(db, &indicators, now).await.context("computing red flags")?
+    };
     tracing::info!(
         processes = report.processes,
         raised = report.stored.raised,
@@ -323,12 +338,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 tracing::info!(import_run = report.import_run_id, "demo data already loaded; nothing changed");
             }
-            refresh_red_flags(&db, &settings).await?;
+            refresh_red_flags(&db, &settings, true).await?;
         }
         Command::RedFlags => {
             let db = connect().await?;
             db::migrate(&db).await.context("migrating")?;
-            refresh_red_flags(&db, &settings).await?;
+            refresh_red_flags(&db, &settings, false).await?;
         }
         Command::Import(args) => {
             // An import is one writer whose batches follow each other. One connection keeps
@@ -344,7 +359,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&db).await.context("migrating")?;
             let summary = import(&db, args).await?;
             print_summary(&summary);
-            refresh_red_flags(&db, &settings).await?;
+            refresh_red_flags(&db, &settings, true).await?;
         }
         Command::Users(command) => {
             let db = connect().await?;

@@ -55,8 +55,9 @@ pub fn spawn(
                     }
                     {
                         let _one_at_a_time = refreshing.lock().await;
-                        match indicators::database::refresh(&db, &indicators, chrono::Utc::now()).await {
-                            Ok(report) => tracing::info!(
+                        match indicators::database::refresh_if_changed(&db, &indicators, chrono::Utc::now()).await {
+                            Ok(None) => {}
+                            Ok(Some(report)) => tracing::info!(
                                 source,
                                 raised = report.stored.raised,
                                 refreshed = report.stored.refreshed,

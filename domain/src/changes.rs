@@ -155,6 +155,28 @@ pub async fn last_sequence(db: &DatabaseConnection) -> Result<i64, DomainError> 
     Ok(LastRow::find_by_statement(statement).one(db).await?.and_then(|row| row.last).unwrap_or(0))
 }
 
+#[derive(Debug, FromQueryResult)]
+struct AnyRow {
+    #[allow(dead_code)]
+    id: i64,
+}
+
+/// Whether a record of any entity but `ignored` changed after `after`.
+pub async fn any_after(db: &DatabaseConnection, after: i64, ignored: &[ChangedEntity]) -> Result<bool, DomainError> {
+    let backend = db.get_database_backend();
+    let placeholder = |n: usize| if backend == DatabaseBackend::Postgres { format!("${n}") } else { "?".to_owned() };
+    let excluded: Vec<String> = (0..ignored.len()).map(|i| placeholder(i + 2)).collect();
+    let mut sql = format!("SELECT id FROM changes WHERE id > {}", placeholder(1));
+    if !excluded.is_empty() {
+        sql.push_str(&format!(" AND entity NOT IN ({})", excluded.join(", ")));
+    }
+    sql.push_str(" LIMIT 1");
+    let mut values: Vec<sea_orm::Value> = vec![after.into()];
+    values.extend(ignored.iter().map(|entity| sea_orm::Value::from(entity.as_str())));
+    let statement = Statement::from_sql_and_values(backend, sql, values);
+    Ok(AnyRow::find_by_statement(statement).one(db).await?.is_some())
+}
+
 /// Up to `limit` changes (at most [`MAX_LIMIT`]) with a sequence above `after`, in order.
 pub async fn after(db: &DatabaseConnection, after: i64, limit: u64) -> Result<ChangePage, DomainError> {
     let limit = limit.clamp(1, MAX_LIMIT) as i64;

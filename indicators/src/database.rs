@@ -232,14 +232,18 @@ async fn to_new_flags(
 pub struct DatabaseSettings {
     pub cardinal: Settings,
     pub kazakhstan: KzSettings,
+    /// The file's SHA-256, stored with the flags: a refresh with other settings recomputes.
+    pub sha256: String,
 }
 
 impl DatabaseSettings {
     /// Reads a settings file holding both (`[R003]` … and `[KZ01]` …).
     pub fn parse(text: &str) -> Result<Self, crate::settings::SettingsError> {
+        use sha2::Digest;
         let cardinal = Settings::parse(text)?;
         let kazakhstan = KzSettings::from_sections(&cardinal.kazakhstan)?;
-        Ok(DatabaseSettings { cardinal, kazakhstan })
+        let sha256 = sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        Ok(DatabaseSettings { cardinal, kazakhstan, sha256 })
     }
 
     /// The project's own settings, `fixtures/indicators.ini`: every indicator on.
@@ -272,6 +276,25 @@ pub async fn refresh(
     store.replace(&cardinal_codes, &Scope::All, cardinal_flags).await?;
     store.replace(&kz_codes, &Scope::All, kz.flags).await?;
     store.coverage(cardinal_coverage.into_iter().chain(kz.coverage).collect()).await?;
-    let stored = store.commit(last_change_id).await?;
+    let stored = store.commit(last_change_id, &settings.sha256).await?;
     Ok(RefreshReport { processes, found, stored, last_change_id })
+}
+
+/// Refreshes the flags unless nothing they are computed from changed since the last refresh:
+/// no record changed in the change feed (flags' and findings' own changes aside) and the
+/// settings are the same. `None` when nothing needed doing.
+pub async fn refresh_if_changed(
+    db: &DatabaseConnection,
+    settings: &DatabaseSettings,
+    now: DateTime<Utc>,
+) -> Result<Option<RefreshReport>, DomainError> {
+    use domain::changes::ChangedEntity;
+    if let Some(state) = domain::red_flags::store::state(db).await?
+        && state.settings_sha256 == settings.sha256
+        && !domain::changes::any_after(db, state.last_change_id, &[ChangedEntity::RedFlag, ChangedEntity::Finding])
+            .await?
+    {
+        return Ok(None);
+    }
+    refresh(db, settings, now).await.map(Some)
 }

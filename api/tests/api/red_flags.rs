@@ -116,6 +116,9 @@ async fn database_flags_are_what_cardinal_finds_in_the_releases_the_api_serves()
 #[tokio::test]
 async fn a_refresh_without_changes_changes_nothing_and_a_flag_no_longer_found_is_cleared() {
     let app = flagged_app().await;
+    let settings = DatabaseSettings::project();
+    let skipped = indicators::database::refresh_if_changed(&app.db, &settings, chrono::Utc::now()).await.unwrap();
+    assert!(skipped.is_none(), "nothing changed since the refresh: nothing to do");
     let feed_before = domain::changes::last_sequence(&app.db).await.unwrap();
     let again = refresh(&app.db, &DatabaseSettings::project(), chrono::Utc::now()).await.unwrap();
     assert_eq!((again.stored.raised, again.stored.refreshed, again.stored.cleared), (0, 0, 0));
@@ -138,7 +141,10 @@ async fn a_refresh_without_changes_changes_nothing_and_a_flag_no_longer_found_is
     let mut longer: domain::entities::tender::ActiveModel = tender.into();
     longer.bids_close_at = Set(Some(opens + chrono::Duration::days(30)));
     longer.update(&app.db).await.unwrap();
-    let after = refresh(&app.db, &DatabaseSettings::project(), chrono::Utc::now()).await.unwrap();
+    let after = indicators::database::refresh_if_changed(&app.db, &settings, chrono::Utc::now())
+        .await
+        .unwrap()
+        .expect("a tender changed: the flags are recomputed");
     assert_eq!(after.stored.cleared, 1, "{:?}", after.stored);
     let standing = app.get_json("/v1/red-flags?indicator=R003").await;
     assert_eq!(standing["total"].as_u64().unwrap(), r003["total"].as_u64().unwrap() - 1);

@@ -83,6 +83,8 @@ fn tables() -> Vec<(TableCreateStatement, Vec<IndexCreateStatement>)> {
         .col(integer("id").primary_key())
         // The last change-feed id the flags have seen: the next refresh starts after it.
         .col(big_integer("last_change_id"))
+        // The settings file the flags were computed with, by SHA-256: other settings, other flags.
+        .col(string_len("settings_sha256", 64))
         .col(timestamp_with_time_zone("refreshed_at"))
         .to_owned();
 

@@ -239,18 +239,24 @@ impl Refresh {
         Ok(())
     }
 
-    /// Records the last change-feed id this refresh has read, and commits.
-    pub async fn commit(self, last_change_id: i64) -> Result<Stored, DomainError> {
+    /// Records the last change-feed id this refresh has read and the settings it used, and
+    /// commits.
+    pub async fn commit(self, last_change_id: i64, settings_sha256: &str) -> Result<Stored, DomainError> {
         red_flag_state::Entity::delete_by_id(1).exec(&self.txn).await?;
-        red_flag_state::ActiveModel { id: Set(1), last_change_id: Set(last_change_id), refreshed_at: Set(self.now) }
-            .insert(&self.txn)
-            .await?;
+        red_flag_state::ActiveModel {
+            id: Set(1),
+            last_change_id: Set(last_change_id),
+            settings_sha256: Set(settings_sha256.to_owned()),
+            refreshed_at: Set(self.now),
+        }
+        .insert(&self.txn)
+        .await?;
         self.txn.commit().await?;
         Ok(self.stored)
     }
 }
 
-/// The last change-feed id the stored flags have seen, if they were ever computed.
-pub async fn last_change_id(db: &DatabaseConnection) -> Result<Option<i64>, DomainError> {
-    Ok(red_flag_state::Entity::find_by_id(1).one(db).await?.map(|state| state.last_change_id))
+/// What the stored flags were last computed from, if they ever were.
+pub async fn state(db: &DatabaseConnection) -> Result<Option<red_flag_state::Model>, DomainError> {
+    Ok(red_flag_state::Entity::find_by_id(1).one(db).await?)
 }

@@ -137,6 +137,7 @@ pub mod red_flag_state {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: i32,
         pub last_change_id: i64,
+        pub settings_sha256: String,
         pub refreshed_at: DateTimeUtc,
     }
 
