@@ -8,6 +8,16 @@
 //!
 //! Each generated record has a stable upstream key and is stored like an imported record
 //! (source `demo`, content hash of the record), so loading twice stores nothing new.
+//!
+//! Beside the generated records, [`planted`] adds cases for every red flag, each with a near
+//! miss (`fixtures/red-flags.md` lists them): organizations from
+//! `fixtures/demo/planted-organizations.csv`, records under keys starting `rf-`, and the
+//! register of unreliable suppliers. They come after everything generated, so the generated
+//! records are the same with or without them.
+
+mod planted;
+
+pub use planted::{COVER_BIDS, ROUTINE_TENDERS};
 
 use std::collections::HashMap;
 
@@ -29,11 +39,16 @@ use crate::provenance::content_hash;
 pub const SOURCE: &str = "demo";
 /// The fiscal years the demo data spans.
 pub const FISCAL_YEARS: [i32; 3] = [2023, 2024, 2025];
-/// How many of each record the demo set holds.
-pub const TENDERS: usize = 1_000;
-pub const CONTRACTS: usize = 2_000;
-pub const PAYMENTS: usize = 10_000;
+/// How many of each record the generator makes.
+pub const GENERATED_TENDERS: usize = 1_000;
+pub const GENERATED_CONTRACTS: usize = 2_000;
+pub const GENERATED_PAYMENTS: usize = 10_000;
+/// How many of each record the demo set holds: the generated ones and the planted cases.
+pub const TENDERS: usize = GENERATED_TENDERS + planted::TENDERS;
+pub const CONTRACTS: usize = GENERATED_CONTRACTS + planted::CONTRACTS;
+pub const PAYMENTS: usize = GENERATED_PAYMENTS + planted::PAYMENTS;
 pub const DECISIONS: usize = 100;
+pub const UNRELIABLE_SUPPLIERS: usize = planted::UNRELIABLE_SUPPLIERS;
 
 const SEED: u64 = 0x005C_2023_0A0B;
 const ORGANIZATIONS_CSV: &str = include_str!("../../fixtures/demo/organizations.csv");
@@ -54,6 +69,10 @@ pub struct DemoOrganization {
     pub name_en: String,
     pub region_kato: String,
     pub parent_key: Option<String>,
+    /// The day of its state registration, where the demo says (planted cases only). Left out of
+    /// the record's JSON when unknown, so the other organizations hash as they always did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -203,6 +222,17 @@ pub struct DemoDeliveryAct {
     pub vat_included: bool,
 }
 
+/// An entry of the register of unreliable suppliers.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoUnreliableSupplier {
+    pub key: String,
+    pub supplier: String,
+    pub included_on: NaiveDate,
+    /// The first day off the register; `None` while on it.
+    pub excluded_on: Option<NaiveDate>,
+    pub reason: [String; 3],
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoDecision {
     pub key: String,
@@ -229,6 +259,7 @@ pub struct DemoData {
     pub payments: Vec<DemoPayment>,
     pub delivery_acts: Vec<DemoDeliveryAct>,
     pub decisions: Vec<DemoDecision>,
+    pub unreliable_suppliers: Vec<DemoUnreliableSupplier>,
 }
 
 /// Row counts per table, for reports and checks.
@@ -246,6 +277,7 @@ pub struct Counts {
     pub payments: u64,
     pub delivery_acts: u64,
     pub decisions: u64,
+    pub unreliable_suppliers: u64,
 }
 
 impl Counts {
@@ -262,6 +294,7 @@ impl Counts {
             + self.payments
             + self.delivery_acts
             + self.decisions
+            + self.unreliable_suppliers
     }
 
     /// How many rows of each table the database holds, from any source.
@@ -279,6 +312,7 @@ impl Counts {
             payments: entities::payment::Entity::find().count(db).await?,
             delivery_acts: entities::delivery_act::Entity::find().count(db).await?,
             decisions: entities::decision::Entity::find().count(db).await?,
+            unreliable_suppliers: entities::unreliable_supplier::Entity::find().count(db).await?,
         })
     }
 }
@@ -298,33 +332,45 @@ impl DemoData {
             payments: self.payments.len() as u64,
             delivery_acts: self.delivery_acts.len() as u64,
             decisions: self.decisions.len() as u64,
+            unreliable_suppliers: self.unreliable_suppliers.len() as u64,
         }
     }
 }
 
-/// Reads the organizations fixture, checking every BIN/IIN, KATO code and parent reference.
+/// Every demo organization: the fixture's, then the planted cases', checking every BIN/IIN, KATO
+/// code and parent reference.
 pub fn organizations() -> Result<Vec<DemoOrganization>, DomainError> {
-    parse_organizations(ORGANIZATIONS_CSV)
+    let mut all = parse_organizations(ORGANIZATIONS_CSV)?;
+    let planted = planted::organizations(&all)?;
+    all.extend(planted);
+    Ok(all)
 }
 
 fn parse_organizations(text: &str) -> Result<Vec<DemoOrganization>, DomainError> {
+    parse_organizations_with(text, "organizations.csv", &[])
+}
+
+/// Parses an organizations fixture whose parents are on its earlier lines or among `known`.
+fn parse_organizations_with(
+    text: &str,
+    file: &str,
+    known: &[DemoOrganization],
+) -> Result<Vec<DemoOrganization>, DomainError> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let mut all: Vec<DemoOrganization> = Vec::new();
     for (index, row) in reader.deserialize::<DemoOrganization>().enumerate() {
         let line = index + 2;
-        let mut org = row.map_err(|e| DomainError::DemoData(format!("organizations.csv line {line}: {e}")))?;
+        let mut org = row.map_err(|e| DomainError::DemoData(format!("{file} line {line}: {e}")))?;
         org.parent_key = org.parent_key.filter(|key| !key.is_empty());
         org.bin
             .parse::<Biin>()
-            .map_err(|e| DomainError::DemoData(format!("organizations.csv line {line}: BIN {}: {e}", org.bin)))?;
-        org.region_kato
-            .parse::<KatoCode>()
-            .map_err(|e| DomainError::DemoData(format!("organizations.csv line {line}: {e}")))?;
+            .map_err(|e| DomainError::DemoData(format!("{file} line {line}: BIN {}: {e}", org.bin)))?;
+        org.region_kato.parse::<KatoCode>().map_err(|e| DomainError::DemoData(format!("{file} line {line}: {e}")))?;
         if let Some(parent) = &org.parent_key
-            && !all.iter().any(|earlier| &earlier.key == parent)
+            && !all.iter().chain(known).any(|earlier| &earlier.key == parent)
         {
             return Err(DomainError::DemoData(format!(
-                "organizations.csv line {line}: parent {parent:?} must appear on an earlier line"
+                "{file} line {line}: parent {parent:?} must appear on an earlier line"
             )));
         }
         all.push(org);
@@ -343,7 +389,14 @@ fn catalogue() -> Result<Vec<CatalogueItem>, DomainError> {
 
 /// Generates the demo set. Pure and deterministic: the same every call, on every machine.
 pub fn generate() -> Result<DemoData, DomainError> {
-    Generator::new(organizations()?, catalogue()?).run()
+    let main = parse_organizations(ORGANIZATIONS_CSV)?;
+    let planted = planted::organizations(&main)?;
+    let catalogue = catalogue()?;
+    // The generator sees only the main fixture's organizations, so its draws do not depend on
+    // the planted cases.
+    let mut data = Generator::new(main, catalogue.clone()).run()?;
+    planted::plant(&mut data, planted, &catalogue)?;
+    Ok(data)
 }
 
 struct Generator {
@@ -540,7 +593,7 @@ impl Generator {
     }
 
     fn tenders(&mut self) -> Result<(), DomainError> {
-        for index in 0..TENDERS {
+        for index in 0..GENERATED_TENDERS {
             let buyer = self.buyers[self.rng.usize(0..self.buyers.len())];
             let year = FISCAL_YEARS[self.rng.usize(0..FISCAL_YEARS.len())];
             let method = self.pick_method();
@@ -694,7 +747,7 @@ impl Generator {
             vat_included,
         });
         // Not every award reaches a signed contract within the data set's window.
-        if self.data.contracts.len() < CONTRACTS {
+        if self.data.contracts.len() < GENERATED_CONTRACTS {
             let signed_at = awarded_at + Duration::days(self.rng.i64(2..10));
             self.push_contract(
                 buyer,
@@ -757,7 +810,7 @@ impl Generator {
     /// Contracts signed without a tender (single source under the law's exemptions), up to
     /// the set's contract count.
     fn direct_contracts(&mut self) -> Result<(), DomainError> {
-        while self.data.contracts.len() < CONTRACTS {
+        while self.data.contracts.len() < GENERATED_CONTRACTS {
             let buyer = self.buyers[self.rng.usize(0..self.buyers.len())];
             let supplier = self.suppliers[self.rng.usize(0..self.suppliers.len())];
             let item = self.catalogue[self.rng.usize(0..self.catalogue.len())].clone();
@@ -799,7 +852,7 @@ impl Generator {
         }
     }
 
-    /// Spreads exactly [`PAYMENTS`] payments over the contracts that have started, each
+    /// Spreads exactly [`GENERATED_PAYMENTS`] payments over the contracts that have started, each
     /// preceded by a delivery act, never paying more than the contract's amount.
     fn payments_and_acts(&mut self) {
         let payable: Vec<usize> = (0..self.data.contracts.len())
@@ -807,12 +860,12 @@ impl Generator {
             .collect();
         let mut counts: Vec<usize> = payable.iter().map(|_| self.rng.usize(1..10)).collect();
         let mut total: usize = counts.iter().sum();
-        while total != PAYMENTS {
+        while total != GENERATED_PAYMENTS {
             let slot = self.rng.usize(0..counts.len());
-            if total > PAYMENTS && counts[slot] > 1 {
+            if total > GENERATED_PAYMENTS && counts[slot] > 1 {
                 counts[slot] -= 1;
                 total -= 1;
-            } else if total < PAYMENTS && counts[slot] < 12 {
+            } else if total < GENERATED_PAYMENTS && counts[slot] < 12 {
                 counts[slot] += 1;
                 total += 1;
             }
@@ -1046,6 +1099,7 @@ impl Loader<'_> {
                     kind: org.kind,
                     region_kato: Some(org.region_kato.clone()),
                     parent_id: None,
+                    registered_on: org.registered_on,
                 })
             })
             .collect();
@@ -1305,6 +1359,22 @@ impl Loader<'_> {
             .collect::<Result<_, DomainError>>()?;
         inserted += insert_batches!(self, decision, rows);
 
+        let rows = data
+            .unreliable_suppliers
+            .iter()
+            .map(|entry| {
+                Ok(imported!(self, unreliable_supplier, entry, {
+                    organization_id: id(&orgs, &entry.supplier)?,
+                    included_on: entry.included_on,
+                    excluded_on: entry.excluded_on,
+                    reason_ru: Some(entry.reason[0].clone()),
+                    reason_kk: Some(entry.reason[1].clone()),
+                    reason_en: Some(entry.reason[2].clone()),
+                }))
+            })
+            .collect::<Result<_, DomainError>>()?;
+        inserted += insert_batches!(self, unreliable_supplier, rows);
+
         Ok(inserted)
     }
 }
@@ -1327,6 +1397,11 @@ mod tests {
         assert_eq!(counts.contracts, CONTRACTS as u64);
         assert_eq!(counts.payments, PAYMENTS as u64);
         assert_eq!(counts.decisions, DECISIONS as u64);
+        assert_eq!(counts.unreliable_suppliers, UNRELIABLE_SUPPLIERS as u64);
+        let planted = |key: &str| key.starts_with("rf-");
+        assert_eq!(data.tenders.iter().filter(|t| !planted(&t.key)).count(), GENERATED_TENDERS);
+        assert_eq!(data.contracts.iter().filter(|c| !planted(&c.key)).count(), GENERATED_CONTRACTS);
+        assert_eq!(data.payments.iter().filter(|p| !planted(&p.key)).count(), GENERATED_PAYMENTS);
         let kinds: HashSet<_> = data.organizations.iter().map(|o| o.kind).collect();
         assert!(kinds.contains(&OrganizationKind::StateBody));
         assert!(kinds.contains(&OrganizationKind::QuasiPublic));
@@ -1368,6 +1443,7 @@ mod tests {
         }
     }
 
+    /// The generated contracts; the planted ones (KZ08) break these rules on purpose.
     #[test]
     fn payments_never_exceed_their_contract_and_executed_ones_are_paid_in_full() {
         let data = demo();
@@ -1376,7 +1452,7 @@ mod tests {
             assert!(payment.amount_minor >= 0, "{}", payment.key);
             *paid.entry(payment.contract.as_str()).or_default() += payment.amount_minor;
         }
-        for contract in &data.contracts {
+        for contract in data.contracts.iter().filter(|c| !c.key.starts_with("rf-")) {
             let total = paid.get(contract.key.as_str()).copied().unwrap_or(0);
             assert!(total <= contract.amount_minor, "{} overpaid", contract.key);
             if contract.status == ContractStatus::Executed {
@@ -1401,6 +1477,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Planting adds records after the generated ones and changes none of them: the generated
+    /// set is the same record for record, and its organizations are the first ones.
+    #[test]
+    fn the_planted_cases_leave_every_generated_record_as_it_was() {
+        let main = parse_organizations(ORGANIZATIONS_CSV).unwrap();
+        let alone = Generator::new(main.clone(), catalogue().unwrap()).run().unwrap();
+        let all = demo();
+        fn prefix<T: Serialize>(all: &[T], alone: &[T]) {
+            assert!(all.len() >= alone.len());
+            assert_eq!(content_hash(&&all[..alone.len()]), content_hash(&alone));
+        }
+        prefix(&all.organizations, &alone.organizations);
+        prefix(&all.budget_lines, &alone.budget_lines);
+        prefix(&all.plan_items, &alone.plan_items);
+        prefix(&all.tenders, &alone.tenders);
+        prefix(&all.lots, &alone.lots);
+        prefix(&all.bids, &alone.bids);
+        prefix(&all.awards, &alone.awards);
+        prefix(&all.contracts, &alone.contracts);
+        prefix(&all.amendments, &alone.amendments);
+        prefix(&all.payments, &alone.payments);
+        prefix(&all.delivery_acts, &alone.delivery_acts);
+        prefix(&all.decisions, &alone.decisions);
+        let planted_keys = |keys: Vec<&str>| keys.into_iter().all(|key| key.starts_with("rf-"));
+        assert!(planted_keys(all.organizations[main.len()..].iter().map(|o| o.key.as_str()).collect()));
+        assert!(planted_keys(all.tenders[alone.tenders.len()..].iter().map(|t| t.key.as_str()).collect()));
+        assert!(planted_keys(all.contracts[alone.contracts.len()..].iter().map(|c| c.key.as_str()).collect()));
+        assert!(planted_keys(all.unreliable_suppliers.iter().map(|u| u.key.as_str()).collect()));
+        // An organization's hash is what it was before registration days existed.
+        assert!(!serde_json::to_string(&all.organizations[0]).unwrap().contains("registered_on"));
+        // Every reference of a planted record resolves.
+        let orgs: HashSet<&str> = all.organizations.iter().map(|o| o.key.as_str()).collect();
+        let lots: HashSet<&str> = all.lots.iter().map(|l| l.key.as_str()).collect();
+        let plans: HashSet<&str> = all.plan_items.iter().map(|p| p.key.as_str()).collect();
+        assert!(all.lots.iter().all(|l| plans.contains(l.plan_item.as_str())));
+        assert!(all.bids.iter().all(|b| lots.contains(b.lot.as_str()) && orgs.contains(b.bidder.as_str())));
+        assert!(all.awards.iter().all(|a| lots.contains(a.lot.as_str()) && orgs.contains(a.supplier.as_str())));
+        assert!(all.unreliable_suppliers.iter().all(|u| orgs.contains(u.supplier.as_str())));
+        let bids: HashSet<&str> = all.bids.iter().map(|b| b.key.as_str()).collect();
+        assert_eq!(bids.len(), all.bids.len(), "bid keys are unique");
     }
 
     #[test]

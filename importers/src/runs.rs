@@ -258,7 +258,23 @@ pub async fn goszakup(
             }
             first = false;
             let count = page.items.len() as u64;
-            for parsed in goszakup::map_page(*collection, &redact_url(&url), &page.items, &refs) {
+            let mapped = goszakup::map_page(*collection, &redact_url(&url), &page.items, &refs);
+            for (item, parsed) in page.items.iter().zip(mapped) {
+                // A register entry listed without its dates is read in full from its supplier's
+                // page (one page: a supplier has a handful of entries), which replaces it.
+                if *collection == goszakup::Collection::Rnu
+                    && let Some(path) = goszakup::rnu_entries_path(item)
+                {
+                    let entries_url = format!("{base}{path}");
+                    let entries = fetch_page(upstream, &entries_url).await?;
+                    if !entries.items.is_empty() {
+                        let shown = redact_url(&entries_url);
+                        for parsed in goszakup::map_page(*collection, &shown, &entries.items, &refs) {
+                            sink.push(parsed);
+                        }
+                        continue;
+                    }
+                }
                 sink.push(parsed);
             }
             next = page.next_page.as_deref().map(|path| join(base, path)).transpose()?;
@@ -309,7 +325,19 @@ async fn goszakup_journal(
                     let body = upstream.get(&item_url).await?;
                     match serde_json::from_slice::<serde_json::Value>(&body) {
                         Ok(item) => {
-                            for parsed in goszakup::map_page(collection, &redact_url(&item_url), &[item], refs) {
+                            // One object, or (as `/v3/rnu/{biin}` answers) a list envelope of them.
+                            let items = match item {
+                                serde_json::Value::Object(mut object)
+                                    if matches!(object.get("items"), Some(serde_json::Value::Array(_))) =>
+                                {
+                                    match object.remove("items") {
+                                        Some(serde_json::Value::Array(items)) => items,
+                                        _ => Vec::new(),
+                                    }
+                                }
+                                item => vec![item],
+                            };
+                            for parsed in goszakup::map_page(collection, &redact_url(&item_url), &items, refs) {
                                 sink.push(parsed);
                             }
                         }

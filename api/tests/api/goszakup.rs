@@ -148,3 +148,112 @@ async fn a_next_page_on_another_host_is_refused_and_gets_no_token() {
     assert!(!stderr.contains("s3cret-token"), "{stderr}");
     assert_eq!(elsewhere.hits("/v3/trd-buy/all?search_after=1"), 0, "the other host was never asked");
 }
+
+/// The register of unreliable suppliers: each entry stored with its dates beside its supplier
+/// (an entry listed without dates is read in full from `/v3/rnu/{biin}`), every item stored or
+/// rejected, a second read stores nothing twice, and the journal takes a supplier off it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bad_supplier_register_keeps_its_dates_and_the_journal_takes_a_supplier_off_it() {
+    use domain::entities::{organization, unreliable_supplier};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let app = spawn_app().await;
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    serve_refs(&upstream);
+    upstream.on("/v3/rnu", vec![Answer::json(page("rnu-page.json"))]);
+    // The short-form item 900021's entries, in full.
+    let entries = serde_json::json!({"total": 1, "limit": 500, "next_page": "", "items": [{
+        "id": 5301990, "pid": 900021, "supplier_biin": "191340001236", "supplier_innunp": null,
+        "supplier_name_ru": "ТОО «Пример Строй Сервис»", "supplier_name_kz": "«Пример Строй Сервис» ЖШС",
+        "court_decision": "Решение специализированного межрайонного экономического суда по делу № 7194-20-00-2/301",
+        "court_decision_date": "2020-01-28 00:00:00", "start_date": "2020-02-07 00:00:00",
+        "end_date": "2022-02-07 00:00:00", "ref_reason_id": 2, "index_date": "2020-02-07 00:15:00", "system_id": 3
+    }]});
+    upstream.on("/v3/rnu/191340001236", vec![Answer::json(serde_json::to_vec(&entries).unwrap())]);
+
+    let output = import(&app, &upstream, dir.path(), "rnu");
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(upstream.hits("/v3/rnu/191340001236"), 1, "the short item was read in full");
+    let run = &app.get_json("/v1/imports?source=goszakup").await["items"][0];
+    assert_eq!(run["status"], "succeeded", "{run}");
+    // Four entries of two records each (the supplier, the entry), two items rejected.
+    assert_eq!(run["counts"]["read"], 10, "{run}");
+    assert_eq!(run["counts"]["inserted"], 8, "{run}");
+    assert_eq!(run["counts"]["rejected"], 2, "{run}");
+    assert_eq!(
+        run["counts"]["inserted"].as_i64().unwrap() + run["counts"]["rejected"].as_i64().unwrap(),
+        run["counts"]["read"].as_i64().unwrap(),
+        "rows in = stored + rejected: {run}"
+    );
+    let rejects = app.get_json(&format!("/v1/imports/{}/rejects", run["id"])).await;
+    let reasons: Vec<(String, String)> = rejects["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["record_id"].as_str().unwrap().to_owned(), r["reason"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{rejects}");
+    assert!(reasons.iter().any(|(id, why)| id == "5302200" && why.starts_with("`start_date`: ")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|(id, why)| id == "900022" && why.starts_with("`start_date` is missing")),
+        "{reasons:?}"
+    );
+
+    let stored = unreliable_supplier::Entity::find()
+        .order_by_asc(unreliable_supplier::Column::UpstreamId)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let keys: Vec<&str> = stored.iter().map(|e| e.upstream_id.as_str()).collect();
+    assert_eq!(keys, ["5298760", "5301877", "5301990", "5302114"]);
+    let first = &stored[1];
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    assert_eq!((first.included_on, first.excluded_on), (day(2020, 1, 14), Some(day(2022, 1, 14))));
+    assert_eq!(first.source, "goszakup");
+    assert_eq!(first.import_run_id, run["id"].as_i64());
+    assert_eq!(first.content_hash.len(), 64);
+    let supplier = organization::Entity::find_by_id(first.organization_id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(supplier.bin.as_deref(), Some("191340001246"));
+    assert_eq!(supplier.name_ru.as_deref(), Some("ТОО «Пример Инжиниринг»"));
+    assert!(stored[3].excluded_on.is_none(), "no end date: still on the register");
+
+    // Read again with the participants (a new scope, so a full read): nothing stored twice,
+    // and the participants' registration dates arrive.
+    upstream.on("/v3/subject/all", vec![Answer::json(page("subject-all-page.json"))]);
+    let output = import(&app, &upstream, dir.path(), "subject,rnu");
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let run = &app.get_json("/v1/imports?source=goszakup").await["items"][0];
+    assert_eq!(run["counts"]["unchanged"], 8, "the register read again is unchanged: {run}");
+    assert_eq!(unreliable_supplier::Entity::find().all(&app.db).await.unwrap().len(), 4);
+    let water = organization::Entity::find()
+        .filter(organization::Column::Bin.eq("000940002622"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(water.registered_on, Some(day(2015, 5, 18)), "`regdate`");
+
+    // The journal deletes entry 5301877 on 2020-06-30: off the register from that day, the
+    // entry and the supplier kept. An entry never imported changes nothing.
+    let journal = serde_json::json!({"total": 2, "limit": 500, "next_page": "", "items": [
+        {"id": 1, "action": "D", "object_id": 5301877, "service_name": "rnu", "date": "2020-06-30 12:00:00"},
+        {"id": 2, "action": "D", "object_id": 4242, "service_name": "rnu", "date": "2020-06-30 12:00:00"}
+    ]});
+    upstream.on("/v3/journal", vec![Answer::json(serde_json::to_vec(&journal).unwrap())]);
+    let output = import(&app, &upstream, dir.path(), "rnu");
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let run = &app.get_json("/v1/imports?source=goszakup").await["items"][0];
+    assert_eq!((run["counts"]["updated"].as_i64(), run["counts"]["unchanged"].as_i64()), (Some(1), Some(1)), "{run}");
+    let deleted = unreliable_supplier::Entity::find()
+        .filter(unreliable_supplier::Column::UpstreamId.eq("5301877"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((deleted.included_on, deleted.excluded_on), (day(2020, 1, 14), Some(day(2020, 6, 30))));
+    assert!(organization::Entity::find_by_id(deleted.organization_id).one(&app.db).await.unwrap().is_some());
+}

@@ -12,10 +12,13 @@ async fn seeding_loads_the_whole_set_and_a_second_run_changes_nothing() {
     assert_eq!(first.inserted, first.expected.total());
     let after_first = Counts::in_database(&app.db).await.unwrap();
     assert_eq!(after_first, first.expected);
-    assert_eq!(after_first.tenders, 1_000);
-    assert_eq!(after_first.contracts, 2_000);
-    assert_eq!(after_first.payments, 10_000);
+    // The generated records and the planted red-flag cases (`fixtures/red-flags.md`).
+    assert_eq!(after_first.tenders, demo::TENDERS as u64);
+    assert_eq!(after_first.contracts, demo::CONTRACTS as u64);
+    assert_eq!(after_first.payments, demo::PAYMENTS as u64);
     assert_eq!(after_first.decisions, 100);
+    assert_eq!(after_first.unreliable_suppliers, demo::UNRELIABLE_SUPPLIERS as u64);
+    assert!(after_first.tenders > 1_000 && after_first.contracts > 2_000 && after_first.payments > 10_000);
     assert!(after_first.organizations >= 60);
 
     let second = demo::seed(&app.db).await.unwrap();

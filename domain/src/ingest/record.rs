@@ -63,6 +63,25 @@ pub struct OrganizationRecord {
     pub name: LocalizedName,
     pub kind: OrganizationKind,
     pub region_kato: Option<KatoCode>,
+    /// The day the organization was registered (its state registration), when the register
+    /// says. Left out of the record's JSON when unknown, so that records of sources that never
+    /// know it hash as they did before the field existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered_on: Option<NaiveDate>,
+}
+
+/// An entry of the register of unreliable suppliers (goszakup's `rnu`): who may not take part
+/// in public procurement, from when and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnreliableSupplierRecord {
+    pub upstream_id: String,
+    pub supplier: OrgRef,
+    /// The first day on the register.
+    pub included_on: NaiveDate,
+    /// The first day off it again; `None` while the register gives no end.
+    pub excluded_on: Option<NaiveDate>,
+    /// Why, e.g. the court decision that put the supplier on the register.
+    pub reason: LocalizedName,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -214,6 +233,7 @@ pub struct BudgetLineRecord {
 #[serde(rename_all = "snake_case")]
 pub enum Table {
     Organizations,
+    UnreliableSuppliers,
     BudgetLines,
     PlanItems,
     Tenders,
@@ -231,6 +251,7 @@ impl Table {
     pub fn name(self) -> &'static str {
         match self {
             Table::Organizations => "organizations",
+            Table::UnreliableSuppliers => "unreliable_suppliers",
             Table::BudgetLines => "budget_lines",
             Table::PlanItems => "plan_items",
             Table::Tenders => "tenders",
@@ -251,6 +272,7 @@ impl Table {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
     Organization(OrganizationRecord),
+    UnreliableSupplier(UnreliableSupplierRecord),
     BudgetLine(BudgetLineRecord),
     PlanItem(PlanItemRecord),
     Tender(TenderRecord),
@@ -267,12 +289,20 @@ pub enum Record {
         table: Table,
         upstream_id: String,
     },
+    /// The upstream took a supplier off the register of unreliable suppliers (goszakup's
+    /// journal deleted the entry): the stored entry keeps its row, with `excluded_on` set to
+    /// this day unless it already ends earlier.
+    RegisterExit {
+        upstream_id: String,
+        excluded_on: NaiveDate,
+    },
 }
 
 impl Record {
     pub fn table(&self) -> Table {
         match self {
             Record::Organization(_) => Table::Organizations,
+            Record::UnreliableSupplier(_) | Record::RegisterExit { .. } => Table::UnreliableSuppliers,
             Record::BudgetLine(_) => Table::BudgetLines,
             Record::PlanItem(_) => Table::PlanItems,
             Record::Tender(_) => Table::Tenders,
@@ -291,6 +321,7 @@ impl Record {
     pub fn upstream_id(&self) -> &str {
         match self {
             Record::Organization(r) => &r.upstream_id,
+            Record::UnreliableSupplier(r) => &r.upstream_id,
             Record::BudgetLine(r) => &r.upstream_id,
             Record::PlanItem(r) => &r.upstream_id,
             Record::Tender(r) => &r.upstream_id,
@@ -302,7 +333,7 @@ impl Record {
             Record::Payment(r) => &r.upstream_id,
             Record::DeliveryAct(r) => &r.upstream_id,
             Record::Decision(r) => &r.upstream_id,
-            Record::Deletion { upstream_id, .. } => upstream_id,
+            Record::Deletion { upstream_id, .. } | Record::RegisterExit { upstream_id, .. } => upstream_id,
         }
     }
 }

@@ -464,11 +464,12 @@ impl BatchWriter<'_> {
     async fn write_generation(&mut self, items: Vec<Item>) -> Result<(), DomainError> {
         let mut by_table: BTreeMap<Table, Vec<Item>> = BTreeMap::new();
         let mut deletions = Vec::new();
+        let mut exits = Vec::new();
         for item in items {
-            if matches!(item.record, Record::Deletion { .. }) {
-                deletions.push(item);
-            } else {
-                by_table.entry(item.record.table()).or_default().push(item);
+            match item.record {
+                Record::Deletion { .. } => deletions.push(item),
+                Record::RegisterExit { .. } => exits.push(item),
+                _ => by_table.entry(item.record.table()).or_default().push(item),
             }
         }
         for (table, items) in by_table {
@@ -477,6 +478,9 @@ impl BatchWriter<'_> {
             } else {
                 self.write_table(table, items).await?;
             }
+        }
+        for item in exits {
+            self.exit_register(&item.record).await?;
         }
         // Deletions go last and children first, so a journal that deletes a lot and its
         // tender in one batch can.
@@ -676,6 +680,7 @@ impl BatchWriter<'_> {
                 record.name.en.clone().into(),
                 record.kind.to_value().into(),
                 record.region_kato.as_ref().map(|code| code.as_str().to_owned()).into(),
+                record.registered_on.into(),
                 self.source.into(),
                 record.upstream_id.clone().into(),
                 self.fetched_at.into(),
@@ -689,8 +694,9 @@ impl BatchWriter<'_> {
                     // region keep their stored values.
                     self.execute(
                         "UPDATE organizations SET name_ru = COALESCE(?, name_ru), name_kk = COALESCE(?, name_kk), \
-                         name_en = COALESCE(?, name_en), kind = ?, region_kato = COALESCE(?, region_kato), source = ?, \
-                         upstream_id = ?, fetched_at = ?, content_hash = ?, import_run_id = ? WHERE id = ?",
+                         name_en = COALESCE(?, name_en), kind = ?, region_kato = COALESCE(?, region_kato), \
+                         registered_on = COALESCE(?, registered_on), source = ?, upstream_id = ?, fetched_at = ?, \
+                         content_hash = ?, import_run_id = ? WHERE id = ?",
                         written.into_iter().chain([(*id).into()]).collect(),
                     )
                     .await?;
@@ -699,9 +705,9 @@ impl BatchWriter<'_> {
                     self.counts.updated += 1;
                 }
                 None => {
-                    let sql = "INSERT INTO organizations (bin, name_ru, name_kk, name_en, kind, region_kato, source, \
-                               upstream_id, fetched_at, content_hash, import_run_id) \
-                               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+                    let sql = "INSERT INTO organizations (bin, name_ru, name_kk, name_en, kind, region_kato, \
+                               registered_on, source, upstream_id, fetched_at, content_hash, import_run_id) \
+                               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
                     let bin: Value = record.bin.as_ref().map(|b| b.as_str().to_owned()).into();
                     let rows = self.query(sql, std::iter::once(bin).chain(written).collect()).await?;
                     let id: i64 = rows
@@ -727,7 +733,11 @@ impl BatchWriter<'_> {
         };
         for Item { record, .. } in items {
             match record {
-                Record::PlanItem(_) | Record::Tender(_) | Record::Decision(_) | Record::BudgetLine(_) => {}
+                Record::PlanItem(_)
+                | Record::Tender(_)
+                | Record::Decision(_)
+                | Record::BudgetLine(_)
+                | Record::UnreliableSupplier(_) => {}
                 Record::Lot(r) => {
                     want(Table::Tenders, Some(&r.tender));
                     want(Table::PlanItems, r.plan_item.as_ref());
@@ -745,7 +755,7 @@ impl BatchWriter<'_> {
                     want(Table::BudgetLines, r.budget_line.as_ref());
                 }
                 Record::DeliveryAct(r) => want(Table::Contracts, Some(&r.contract)),
-                Record::Organization(_) | Record::Deletion { .. } => {}
+                Record::Organization(_) | Record::Deletion { .. } | Record::RegisterExit { .. } => {}
             }
         }
         let mut references = References::default();
@@ -859,6 +869,35 @@ impl BatchWriter<'_> {
         Ok(())
     }
 
+    /// Takes a supplier off the register of unreliable suppliers from `excluded_on`, unless
+    /// its entry already ends by then. The entry's content hash stays: it is the hash of the
+    /// upstream entry as last read, so reading that entry again unchanged leaves the exit in
+    /// place, and a changed entry replaces it. An entry never imported is nothing to change.
+    async fn exit_register(&mut self, record: &Record) -> Result<(), DomainError> {
+        let Record::RegisterExit { upstream_id, excluded_on } = record else { return Ok(()) };
+        self.tables_written.insert(Table::UnreliableSuppliers);
+        let changed = self
+            .execute(
+                "UPDATE unreliable_suppliers SET excluded_on = ?, fetched_at = ?, import_run_id = ? \
+                 WHERE source = ? AND upstream_id = ? AND (excluded_on IS NULL OR excluded_on > ?)",
+                vec![
+                    (*excluded_on).into(),
+                    self.fetched_at.into(),
+                    self.run_id.into(),
+                    self.source.into(),
+                    upstream_id.clone().into(),
+                    (*excluded_on).into(),
+                ],
+            )
+            .await?;
+        if changed > 0 {
+            self.counts.updated += 1;
+        } else {
+            self.counts.unchanged += 1;
+        }
+        Ok(())
+    }
+
     async fn delete(&mut self, location: &Location, record: &Record) -> Result<(), DomainError> {
         let table = record.table();
         let found = self.lookup::<i64>(table, "id", &[record.upstream_id().to_owned()]).await?;
@@ -920,6 +959,7 @@ fn json_list(keys: &[String]) -> String {
 
 fn org_refs(record: &Record) -> Vec<&OrgRef> {
     match record {
+        Record::UnreliableSupplier(r) => vec![&r.supplier],
         Record::BudgetLine(r) => vec![&r.administrator],
         Record::PlanItem(r) => vec![&r.buyer],
         Record::Tender(r) => vec![&r.buyer],
@@ -932,7 +972,8 @@ fn org_refs(record: &Record) -> Vec<&OrgRef> {
         | Record::Lot(_)
         | Record::Amendment(_)
         | Record::DeliveryAct(_)
-        | Record::Deletion { .. } => vec![],
+        | Record::Deletion { .. }
+        | Record::RegisterExit { .. } => vec![],
     }
 }
 
@@ -945,6 +986,9 @@ fn columns(table: Table) -> &'static [&'static str] {
     }
     match table {
         Table::Organizations => &[],
+        Table::UnreliableSuppliers => {
+            cols!("organization_id", "included_on", "excluded_on", "reason_ru", "reason_kk", "reason_en")
+        }
         Table::BudgetLines => cols!(
             "administrator_id",
             "fiscal_year",
@@ -1040,6 +1084,13 @@ fn optional(references: &References, table: Table, key: Option<&String>) -> Opti
 fn row_values(record: &Record, org: &dyn Fn(&OrgRef) -> i64, references: &References) -> Result<Vec<Value>, String> {
     let mut v: Vec<Value> = Vec::with_capacity(24);
     match record {
+        Record::UnreliableSupplier(r) => {
+            if r.excluded_on.is_some_and(|off| off < r.included_on) {
+                return Err("the supplier leaves the register before it was put on it".into());
+            }
+            v.extend([org(&r.supplier).into(), r.included_on.into(), r.excluded_on.into()]);
+            names(&mut v, &r.reason);
+        }
         Record::BudgetLine(r) => {
             parse_currency(&r.currency).map_err(|error| error.to_string())?;
             if r.approved_minor < 0 {
@@ -1166,7 +1217,7 @@ fn row_values(record: &Record, org: &dyn Fn(&OrgRef) -> i64, references: &Refere
             names(&mut v, &r.summary);
             v.push(r.url.clone().into());
         }
-        Record::Organization(_) | Record::Deletion { .. } => {
+        Record::Organization(_) | Record::Deletion { .. } | Record::RegisterExit { .. } => {
             return Err("not a row of a generic table".into());
         }
     }

@@ -128,6 +128,7 @@ pub fn map_row(dataset: &str, location: Location, row: &Value) -> Parsed {
             name,
             kind: dataset_kind(dataset),
             region_kato,
+            registered_on: None,
         })],
         repairs: repairs.into_iter().map(&reject).collect(),
         location: location.clone(),

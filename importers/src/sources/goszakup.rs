@@ -45,8 +45,10 @@
 //! An item is rejected (a [`Parsed::Rejected`] naming the page URL, the item's 1-based
 //! position and its id) for an invalid BIN/IIN, a negative or non-tiyn-exact amount, an
 //! unknown currency, a date that does not parse, a missing required field (a contract that
-//! was never signed has no `sign_date`), or an id that repeats one earlier in the same page.
-//! An item flagged deleted (`deleted` or `is_deleted` set) becomes a [`Record::Deletion`].
+//! was never signed has no `sign_date`; an entry of the register of unreliable suppliers
+//! without its `start_date`), or an id that repeats one earlier in the same page. An item
+//! flagged deleted (`deleted` or `is_deleted` set) becomes a [`Record::Deletion`], except a
+//! register entry, which takes its supplier off the register (see `map_rnu`).
 
 use std::collections::HashMap;
 
@@ -59,7 +61,7 @@ use serde_json::{Map, Value};
 use domain::entities::{ContractStatus, OrganizationKind, ProcurementMethod, TenderStatus};
 use domain::ingest::{
     Amount, ContractRecord, DeliveryActRecord, Location, LotRecord, OrgRef, OrganizationRecord, Parsed, PaymentRecord,
-    PlanItemRecord, Record, Reject, Table, TenderRecord,
+    PlanItemRecord, Record, Reject, Table, TenderRecord, UnreliableSupplierRecord,
 };
 use domain::money::parse_currency;
 use domain::{Biin, LocalizedName};
@@ -149,7 +151,9 @@ impl Collection {
     pub fn table(self) -> Option<Table> {
         match self {
             Collection::Refs => None,
-            Collection::Subject | Collection::Rnu => Some(Table::Organizations),
+            Collection::Subject => Some(Table::Organizations),
+            // Each entry also names its supplier, stored as an organization.
+            Collection::Rnu => Some(Table::UnreliableSuppliers),
             Collection::Plans => Some(Table::PlanItems),
             Collection::TrdBuy => Some(Table::Tenders),
             Collection::Lots => Some(Table::Lots),
@@ -425,11 +429,29 @@ pub fn map_page(collection: Collection, page_url: &str, items: &[Value], refs: &
         .collect()
 }
 
+/// The path of a supplier's entries in the register of unreliable suppliers,
+/// `/v3/rnu/{supplier_biin}`, for an `rnu` list item that lacks the entry's dates.
+///
+/// The list (`/v3/rnu`) may give only the supplier (`pid`, `supplier_biin`, names, `kato_list`:
+/// all that tcomextetl and GoszakupParsers3.1 read from it), while `/v3/rnu/{biin}` answers, in
+/// the same envelope, the supplier's entries in full (`id`, `start_date`, `end_date`,
+/// `court_decision`, …; GoszakupParsers3.1's `RnuReferenceParser` reads them so). `None` for an
+/// item that has a `start_date` of its own, or no 12-digit `supplier_biin` to ask by.
+pub fn rnu_entries_path(item: &Value) -> Option<String> {
+    let object = item.as_object()?;
+    if parse::text(object.get("start_date")).is_some() {
+        return None;
+    }
+    let biin = parse::text(object.get("supplier_biin"))?;
+    (biin.len() == 12 && biin.bytes().all(|b| b.is_ascii_digit())).then(|| format!("{}/{biin}", Collection::Rnu.path()))
+}
+
 /// What the change journal says about one object.
 ///
-/// `Deleted` holds a whole [`Record`] (always a small `Record::Deletion`, but the enum is as
-/// large as its largest variant); a journal page holds at most a page of entries, so the size
-/// does not matter, and callers get the record the store takes without unboxing it.
+/// `Deleted` holds a whole [`Record`] (always a small `Record::Deletion` or
+/// `Record::RegisterExit`, but the enum is as large as its largest variant); a journal page holds
+/// at most a page of entries, so the size does not matter, and callers get the record the store
+/// takes without unboxing it.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JournalEntry {
@@ -447,8 +469,11 @@ pub enum JournalEntry {
 /// not show the journal's own spelling: case, `-`, `_` and spaces are ignored, so `contract`,
 /// `trd_buy`, `TrdBuy`, `trd-buy`, `lots`/`lot`, `plans`/`pln_point`, `subject`, `rnu`,
 /// `treasury_pay`, `acts`/`contract_act` are all understood; anything else is a reject.
-/// Deleting a reference book entry or an `rnu` entry (a supplier taken off the register) has
-/// no record to delete, so it is a reject too.
+/// Deleting a reference book entry has no record to delete, so it is a reject too. Deleting an
+/// `rnu` entry takes its supplier off the register ([`Record::RegisterExit`]) from the day of the
+/// journal item's `date`; the entry and its organization stay. The journal's `object_id` is taken
+/// as the entry's upstream id (its `id`, or the `pid` of an entry that has none; no public source
+/// shows which the journal writes), and a deletion without a readable `date` is a reject.
 pub fn map_journal(page_url: &str, items: &[Value]) -> Vec<Result<JournalEntry, Reject>> {
     items
         .iter()
@@ -477,10 +502,25 @@ pub fn map_journal(page_url: &str, items: &[Value]) -> Vec<Result<JournalEntry, 
             match action.as_str() {
                 "U" | "I" => Ok(JournalEntry::Changed { collection, id: object_id }),
                 "D" => match (collection, collection.table()) {
-                    (Collection::Rnu, _) | (_, None) => fail(format!(
-                        "deleting {} {object_id} removes no stored record (Scrutiny keeps no {} rows)",
-                        collection.name(),
-                        if collection == Collection::Rnu { "bad-supplier register" } else { "reference book" }
+                    (Collection::Rnu, _) => {
+                        let day = parse::text(object.get("date")).map(|text| parse::almaty_to_utc(&text));
+                        match day {
+                            Some(Ok(at)) => Ok(JournalEntry::Deleted(Record::RegisterExit {
+                                upstream_id: object_id,
+                                excluded_on: local_date(at),
+                            })),
+                            Some(Err(error)) => fail(format!(
+                                "deleting rnu {object_id} takes its supplier off the register, but `date`: {error}"
+                            )),
+                            None => fail(format!(
+                                "deleting rnu {object_id} takes its supplier off the register, but the journal item \
+                                 has no `date` to say from when"
+                            )),
+                        }
+                    }
+                    (_, None) => fail(format!(
+                        "deleting {} {object_id} removes no stored record (Scrutiny keeps no reference book rows)",
+                        collection.name()
                     )),
                     (_, Some(table)) => Ok(JournalEntry::Deleted(Record::Deletion { table, upstream_id: object_id })),
                 },
@@ -720,7 +760,8 @@ fn map_item(collection: Collection, item: &mut Item<'_>, refs: &Refs) -> Result<
         let field = if collection == Collection::Subject { "pid" } else { "id" };
         format!("the item has no `{field}`")
     })?;
-    // An rnu entry flagged deleted takes a supplier off the register; the organization stays.
+    // An rnu entry flagged deleted takes a supplier off the register (see `map_rnu`); the entry
+    // and the organization stay.
     if collection != Collection::Rnu
         && (item.flag("deleted") || item.flag("is_deleted"))
         && let Some(table) = collection.table()
@@ -730,7 +771,7 @@ fn map_item(collection: Collection, item: &mut Item<'_>, refs: &Refs) -> Result<
     let record = match collection {
         Collection::Refs => return Ok(Vec::new()),
         Collection::Subject => map_subject(item, id)?,
-        Collection::Rnu => map_rnu(item)?,
+        Collection::Rnu => return map_rnu(item, id),
         Collection::Plans => map_plan_item(item, id, refs)?,
         Collection::TrdBuy => map_trd_buy(item, id, refs)?,
         Collection::Lots => map_lot(item, id, refs)?,
@@ -746,6 +787,12 @@ fn map_item(collection: Collection, item: &mut Item<'_>, refs: &Refs) -> Result<
 /// `mark_national_company` → quasi-public; else `customer` or `organizer` → state body; else
 /// `supplier` → supplier; else other. A foreign participant has neither BIN nor IIN (only
 /// `inn`/`unp`) and is stored without one.
+///
+/// `regdate` is the date of the participant's state registration certificate, beside its
+/// `number_reg` and `series` (the certificate's number and series), as tcomextetl's
+/// `GoszakupCompanyRow` and GoszakupParsers3.1's `ParticipantDto` read them: it is stored as
+/// `registered_on`, the Almaty calendar day. `crdate` is not a date (an integer: the year the
+/// record was created, equal to `year`) and is not read.
 fn map_subject(item: &mut Item<'_>, id: String) -> Result<Record, String> {
     let bin = match item.optional_biin("bin")? {
         Some(bin) => Some(bin),
@@ -764,27 +811,95 @@ fn map_subject(item: &mut Item<'_>, id: String) -> Result<Record, String> {
     } else {
         OrganizationKind::Other
     };
-    Ok(Record::Organization(OrganizationRecord { upstream_id: id, bin, name, kind, region_kato: None }))
+    let registered_on = item.optional_time("regdate")?.map(local_date);
+    Ok(Record::Organization(OrganizationRecord { upstream_id: id, bin, name, kind, region_kato: None, registered_on }))
 }
 
-/// An entry of the register of unreliable suppliers (`/v3/rnu`): `pid` (the participant's),
-/// `supplier_biin` (or `supplier_innunp` for a foreigner), `supplier_name_ru`/`_kz`. Stored as
-/// the supplier organization, with the participant's `pid` as upstream id so that it meets
-/// the participant's own record. The entry itself (dates, reason) has no table yet.
-fn map_rnu(item: &mut Item<'_>) -> Result<Record, String> {
+/// An entry of the register of unreliable suppliers (`/v3/rnu`), mapped to two records: the
+/// supplier as an organization, and the entry itself ([`UnreliableSupplierRecord`]).
+///
+/// Fields, as the public clients read them (GoszakupParsers3.1 `UnscrupulousDto` and
+/// tcomextetl `GoszakupUntrustedSupplierRow` for the list; GoszakupParsers3.1
+/// `RnuReferenceDto`, read from `/v3/rnu/{biin}`, for an entry in full):
+///
+/// - the supplier: `supplier_biin` (or `supplier_innunp` for a foreigner), `supplier_name_ru` /
+///   `_kz`, and the participant's `pid`, which becomes the organization's upstream id so that it
+///   meets the participant's own record from `/v3/subject/all`;
+/// - the entry: its own `id` (the upstream id; an entry without one is keyed by `pid`),
+///   `start_date`, the first day on the register (required: an entry without a readable one is
+///   rejected, naming the field), `end_date`, taken as the first day off it (the term runs from
+///   the start date to the end date), and the reason: `court_decision` with
+///   `court_decision_date`. `customer_*` (who went to court), `supplier_head_*`, `ref_reason_id`
+///   (a reference book not loaded), `kato_list`, `index_date` and `system_id` are not stored.
+///
+/// An entry flagged deleted (`deleted` or `is_deleted`) takes the supplier off the register:
+/// `excluded_on` is the day it was deleted (`last_update_date`, else `index_date`) or its
+/// `end_date`, whichever comes first; the entry and the organization are kept.
+fn map_rnu(item: &mut Item<'_>, id: String) -> Result<Vec<Record>, String> {
     let bin = item.optional_biin("supplier_biin")?;
-    let upstream_id = item
+    let organization_id = item
         .reference("pid")
         .or_else(|| bin.as_ref().map(|bin| bin.to_string()))
         .or_else(|| item.text("supplier_innunp"))
         .ok_or("the entry has neither `pid`, `supplier_biin` nor `supplier_innunp`")?;
-    Ok(Record::Organization(OrganizationRecord {
-        upstream_id,
-        bin,
-        name: item.name("supplier_name_ru", "supplier_name_kz"),
+    let name = item.name("supplier_name_ru", "supplier_name_kz");
+    let included_on = match item.text("start_date") {
+        Some(_) => local_date(item.time("start_date")?),
+        None => return Err("`start_date` is missing: an entry of the register needs the day it starts".into()),
+    };
+    let mut excluded_on = item.optional_time("end_date")?.map(local_date);
+    if let Some(end) = excluded_on
+        && end < included_on
+    {
+        return Err(format!("`end_date` {end} is before `start_date` {included_on}"));
+    }
+    if item.flag("deleted") || item.flag("is_deleted") {
+        let deleted_on = match item.optional_time("last_update_date")? {
+            Some(at) => Some(at),
+            None => item.optional_time("index_date")?,
+        }
+        // Deleted before it began: the entry never took effect.
+        .map(|at| local_date(at).max(included_on));
+        excluded_on = Some(match (excluded_on, deleted_on) {
+            (Some(end), Some(deleted)) => end.min(deleted),
+            (Some(day), None) | (None, Some(day)) => day,
+            (None, None) => {
+                return Err("the entry is flagged deleted, which takes its supplier off the register, but neither \
+                            `end_date`, `last_update_date` nor `index_date` says from when"
+                    .into());
+            }
+        });
+    }
+    let decided_on = item.optional_time("court_decision_date")?.map(|at| local_date(at).format("%d.%m.%Y"));
+    let reason = match (item.text("court_decision"), decided_on) {
+        (Some(decision), Some(day)) => Some(format!("{decision} от {day}")),
+        (Some(decision), None) => Some(decision),
+        (None, Some(day)) => Some(format!("Решение суда от {day}")),
+        (None, None) => None,
+    };
+    let supplier = OrgRef {
+        key: bin.is_none().then(|| organization_id.clone()),
+        bin: bin.clone(),
+        name: name.clone(),
         kind: OrganizationKind::Supplier,
-        region_kato: None,
-    }))
+    };
+    Ok(vec![
+        Record::Organization(OrganizationRecord {
+            upstream_id: organization_id,
+            bin,
+            name,
+            kind: OrganizationKind::Supplier,
+            region_kato: None,
+            registered_on: None,
+        }),
+        Record::UnreliableSupplier(UnreliableSupplierRecord {
+            upstream_id: id,
+            supplier,
+            included_on,
+            excluded_on,
+            reason: LocalizedName::from_parts(reason.as_deref(), None, None),
+        }),
+    ])
 }
 
 /// A plan item (`/v3/plans/all`): the buyer `subject_biin` with `subject_name_ru`/`_kz`
@@ -1122,6 +1237,10 @@ mod tests {
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 
     #[test]
@@ -1510,6 +1629,20 @@ mod tests {
         );
         assert_eq!(organizations[1].name.ru.as_deref(), Some("АО \"Национальные информационные технологии\""));
         assert_eq!(organizations[1].name.kk.as_deref(), Some("\"Ұлттық ақпараттық технологиялар\" АҚ"));
+        // `regdate` 2015-05-18 11:23:19: the day of the state registration certificate.
+        assert_eq!(organizations[0].registered_on, Some(day(2015, 5, 18)));
+        let mut unregistered = page.items[0].clone();
+        unregistered["regdate"] = Value::Null;
+        let Record::Organization(unregistered) =
+            only_record(&map_page(Collection::Subject, "u", &[unregistered], &Refs::new())[0]).clone()
+        else {
+            panic!()
+        };
+        assert_eq!(unregistered.registered_on, None);
+        let mut misdated = page.items[0].clone();
+        misdated["regdate"] = json!("2015-13-18 11:23:19");
+        let reject = rejection(&map_page(Collection::Subject, "u", &[misdated], &Refs::new())[0]).clone();
+        assert!(reject.reason.starts_with("`regdate`: \"2015-13-18 11:23:19\""), "{}", reject.reason);
         let mut bad = page.items[0].clone();
         bad["bin"] = json!("00094000262");
         let reject = rejection(&map_page(Collection::Subject, "u", &[bad], &Refs::new())[0]).clone();
@@ -1517,17 +1650,110 @@ mod tests {
         assert!(reject.reason.starts_with("`bin`: BIN \"00094000262\""), "{}", reject.reason);
     }
 
+    /// Records of one mapped item.
+    fn records(parsed: &Parsed) -> &[Record] {
+        match parsed {
+            Parsed::Records { records, .. } => records,
+            other => panic!("expected records, got {other:?}"),
+        }
+    }
+
+    fn entry(parsed: &Parsed) -> (&OrganizationRecord, &UnreliableSupplierRecord) {
+        match records(parsed) {
+            [Record::Organization(organization), Record::UnreliableSupplier(entry)] => (organization, entry),
+            other => panic!("expected an organization and its register entry, got {other:?}"),
+        }
+    }
+
     #[test]
-    fn bad_supplier_entries_map_to_supplier_organizations() {
+    fn register_entries_map_to_their_supplier_and_the_entry_with_its_dates() {
         let page = page("rnu-page.json");
-        let parsed = map_page(Collection::Rnu, "u", &page.items, &Refs::new());
-        let Record::Organization(local) = only_record(&parsed[0]) else { panic!() };
-        assert_eq!(local.upstream_id, "900021");
-        assert_eq!(local.bin.as_ref().map(Biin::as_str), Some("191340001236"));
-        assert_eq!(local.kind, OrganizationKind::Supplier);
-        assert_eq!(local.name.kk.as_deref(), Some("«Пример Строй Сервис» ЖШС"));
-        let Record::Organization(foreign) = only_record(&parsed[1]) else { panic!() };
-        assert_eq!((foreign.upstream_id.as_str(), foreign.bin.clone()), ("900022", None));
+        let url = "https://ows.goszakup.gov.kz/v3/rnu";
+        let parsed = map_page(Collection::Rnu, url, &page.items, &Refs::new());
+        assert_eq!(parsed.len(), 6);
+        assert_eq!(tally(&parsed), (6, 3, 0), "three entries of two records, three rejects");
+
+        let (organization, first) = entry(&parsed[0]);
+        assert_eq!((organization.upstream_id.as_str(), organization.kind), ("900031", OrganizationKind::Supplier));
+        assert_eq!(organization.bin.as_ref().map(Biin::as_str), Some("191340001246"));
+        assert_eq!(organization.name.kk.as_deref(), Some("«Пример Инжиниринг» ЖШС"));
+        assert_eq!(first.upstream_id, "5301877", "the entry's own id");
+        assert_eq!(first.supplier.bin, organization.bin);
+        assert_eq!((first.included_on, first.excluded_on), (day(2020, 1, 14), Some(day(2022, 1, 14))));
+        assert_eq!(
+            first.reason.ru.as_deref(),
+            Some(
+                "Решение специализированного межрайонного экономического суда по делу № 7194-19-00-2/5512 от 20.12.2019"
+            )
+        );
+
+        let (_, open) = entry(&parsed[1]);
+        assert_eq!((open.included_on, open.excluded_on), (day(2020, 2, 3), None), "no end date: still on it");
+        let (_, undecided) = entry(&parsed[2]);
+        assert_eq!(undecided.reason.ru.as_deref(), Some("Решение суда от 16.10.2019"));
+
+        let misdated = rejection(&parsed[3]);
+        assert_eq!(misdated.location, Location::new(url, Some(4)));
+        assert_eq!(misdated.record_id.as_deref(), Some("5302200"));
+        assert!(misdated.reason.starts_with("`start_date`: \"2020-02-30 00:00:00\""), "{}", misdated.reason);
+
+        // The list's short form gives no dates: keyed by `pid`, rejected naming the field here, and
+        // read in full from `/v3/rnu/{biin}` by the crawler.
+        for (index, pid) in [(4, "900021"), (5, "900022")] {
+            let short = rejection(&parsed[index]);
+            assert_eq!(short.record_id.as_deref(), Some(pid));
+            assert!(short.reason.starts_with("`start_date` is missing"), "{}", short.reason);
+        }
+        assert_eq!(rnu_entries_path(&page.items[4]).as_deref(), Some("/v3/rnu/191340001236"));
+        assert_eq!(rnu_entries_path(&page.items[5]), None, "a foreign supplier has no BIN to ask by");
+        assert_eq!(rnu_entries_path(&page.items[0]), None, "an entry in full needs no second read");
+    }
+
+    #[test]
+    fn a_foreign_supplier_on_the_register_is_referred_to_by_its_upstream_key() {
+        let mut item = page("rnu-page.json").items[5].clone();
+        item["id"] = json!(5303001);
+        item["start_date"] = json!("2020-02-07");
+        let parsed = map_one(Collection::Rnu, item);
+        let (organization, entry) = entry(&parsed);
+        assert_eq!((organization.upstream_id.as_str(), organization.bin.clone()), ("900022", None));
+        assert_eq!((entry.supplier.bin.clone(), entry.supplier.key.as_deref()), (None, Some("900022")));
+        assert_eq!(entry.included_on, day(2020, 2, 7), "a bare date reads too");
+    }
+
+    #[test]
+    fn a_deleted_register_entry_takes_its_supplier_off_the_register_and_keeps_both_records() {
+        let mut item = page("rnu-page.json").items[0].clone();
+        item["deleted"] = json!(1);
+        item["last_update_date"] = json!("2020-06-30 16:00:00");
+        let parsed = map_one(Collection::Rnu, item.clone());
+        let (organization, deleted) = entry(&parsed);
+        assert_eq!(organization.upstream_id, "900031", "the organization stays");
+        assert_eq!(deleted.excluded_on, Some(day(2020, 6, 30)), "off the register from the deletion");
+
+        // Deleted after its term ended: the end stands. Without `last_update_date`, `index_date`.
+        item["last_update_date"] = json!("2023-03-01 10:00:00");
+        assert_eq!(entry(&map_one(Collection::Rnu, item.clone())).1.excluded_on, Some(day(2022, 1, 14)));
+        item["last_update_date"] = Value::Null;
+        item["end_date"] = Value::Null;
+        assert_eq!(entry(&map_one(Collection::Rnu, item.clone())).1.excluded_on, Some(day(2020, 1, 14)));
+        item["index_date"] = Value::Null;
+        let reject = rejection(&map_one(Collection::Rnu, item)).clone();
+        assert_eq!(reject.record_id.as_deref(), Some("5301877"));
+        assert!(reject.reason.contains("neither `end_date`, `last_update_date` nor `index_date`"), "{}", reject.reason);
+    }
+
+    #[test]
+    fn a_register_entry_that_ends_before_it_starts_or_names_no_supplier_is_rejected() {
+        let mut item = page("rnu-page.json").items[0].clone();
+        item["end_date"] = json!("2019-01-14 00:00:00");
+        let reject = rejection(&map_one(Collection::Rnu, item.clone())).clone();
+        assert_eq!(reject.reason, "`end_date` 2019-01-14 is before `start_date` 2020-01-14");
+        for field in ["pid", "supplier_biin", "supplier_innunp"] {
+            item[field] = Value::Null;
+        }
+        let reject = rejection(&map_one(Collection::Rnu, item)).clone();
+        assert_eq!(reject.reason, "the entry has neither `pid`, `supplier_biin` nor `supplier_innunp`");
     }
 
     #[test]
@@ -1579,10 +1805,9 @@ mod tests {
         assert_eq!(entries[2], deleted(Table::PlanItems, "35511372"));
         assert_eq!(entries[3], deleted(Table::Lots, "10301456"));
         assert_eq!(entries[4], changed(Collection::Subject, "16565"));
-        let reject = entries[5].clone().unwrap_err();
-        assert_eq!(reject.location, Location::new(url, Some(6)));
-        assert_eq!(reject.record_id.as_deref(), Some("900021"));
-        assert!(reject.reason.contains("bad-supplier register"), "{}", reject.reason);
+        // Deleting an rnu entry takes its supplier off the register on the journal item's day.
+        let exit = Record::RegisterExit { upstream_id: "900021".into(), excluded_on: day(2020, 2, 7) };
+        assert_eq!(entries[5], Ok(JournalEntry::Deleted(exit)));
         assert_eq!(entries[6], changed(Collection::TreasuryPay, "48200311"));
         assert_eq!(entries[7], deleted(Table::DeliveryActs, "2230020"));
         assert_eq!(entries.len(), 8);
@@ -1592,12 +1817,21 @@ mod tests {
             json!({"action": "U", "object_id": 1, "service_name": "weather"}),
             json!({"action": "U", "service_name": "contract"}),
             json!({"action": "U", "object_id": 7, "service_name": "TrdBuy"}),
+            json!({"action": "D", "object_id": 8, "service_name": "rnu"}),
+            json!({"action": "D", "object_id": 9, "service_name": "rnu", "date": "2020-02-31 10:00:00"}),
+            json!({"action": "D", "object_id": 10, "service_name": "refs"}),
         ];
         let entries = map_journal(url, &odd);
         assert!(entries[0].clone().unwrap_err().reason.contains("neither U (update) nor D (delete)"));
         assert!(entries[1].clone().unwrap_err().reason.contains("\"weather\""));
         assert_eq!(entries[2].clone().unwrap_err().reason, "the journal item has no `object_id`");
         assert_eq!(entries[3], changed(Collection::TrdBuy, "7"));
+        let undated = entries[4].clone().unwrap_err();
+        assert_eq!(undated.record_id.as_deref(), Some("8"));
+        assert!(undated.reason.contains("has no `date`"), "{}", undated.reason);
+        let misdated = entries[5].clone().unwrap_err().reason;
+        assert!(misdated.contains("`date`: \"2020-02-31 10:00:00\""), "{misdated}");
+        assert!(entries[6].clone().unwrap_err().reason.contains("reference book"));
     }
 
     #[test]
