@@ -289,10 +289,18 @@ pub async fn refresh_if_changed(
     now: DateTime<Utc>,
 ) -> Result<Option<RefreshReport>, DomainError> {
     use domain::changes::ChangedEntity;
+    use domain::entities::unreliable_supplier;
+    use sea_orm::PaginatorTrait;
     if let Some(state) = domain::red_flags::store::state(db).await?
         && state.settings_sha256 == settings.sha256
         && !domain::changes::any_after(db, state.last_change_id, &[ChangedEntity::RedFlag, ChangedEntity::Finding])
             .await?
+        // The register is not in the change feed: its entries fetched since count as changes.
+        && unreliable_supplier::Entity::find()
+            .filter(unreliable_supplier::Column::FetchedAt.gt(state.refreshed_at))
+            .count(db)
+            .await?
+            == 0
     {
         return Ok(None);
     }

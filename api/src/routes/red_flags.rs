@@ -113,7 +113,9 @@ pub struct RedFlag {
     pub indicator: String,
     /// The indicator's title.
     pub title: LocalizedName,
+    /// How much it weighs, set per indicator.
     pub severity: Severity,
+    /// What it is about.
     pub subject_kind: FlagSubject,
     /// The ocid, party id or contract key the flag is about.
     pub subject_key: String,
@@ -158,6 +160,7 @@ pub struct RedFlag {
 /// A red flag with the published findings opened from it.
 #[derive(Debug, Clone, Object)]
 pub struct RedFlagDetail {
+    /// The flag itself.
     pub flag: RedFlag,
     /// Published findings opened from this flag (`from_red_flag`), newest first.
     pub findings: Vec<crate::routes::findings::FindingRef>,
@@ -340,7 +343,9 @@ pub struct IndicatorSetting {
 /// A reason an indicator could not judge some records, and how many.
 #[derive(Debug, Clone, Object)]
 pub struct NotApplicable {
+    /// In plain words, e.g. `no bids, no awards or an award not final`.
     pub reason: String,
+    /// How many records it could not judge for this reason.
     pub count: u64,
 }
 
@@ -353,6 +358,7 @@ pub struct IndicatorCoverage {
     pub not_applicable: Vec<NotApplicable>,
     /// Flags standing.
     pub flags: u64,
+    /// When it was last computed.
     pub computed_at: Timestamp,
 }
 
@@ -367,11 +373,13 @@ pub struct Indicator {
     pub title: LocalizedName,
     /// What it flags, in Russian, Kazakh and English.
     pub description: LocalizedName,
+    /// How much its flags weigh.
     pub severity: Severity,
     /// Why its flags weigh what they do.
     pub severity_reason: String,
     /// Whether the settings in force run it.
     pub enabled: bool,
+    /// Its settings as in force, each with its default and the reason for it.
     pub settings: Vec<IndicatorSetting>,
     /// Absent until the flags were first computed.
     #[oai(skip_serializing_if_is_none)]
@@ -383,6 +391,7 @@ pub struct Indicator {
 /// Every indicator.
 #[derive(Debug, Clone, Object)]
 pub struct IndicatorList {
+    /// Cardinal's eleven, then Kazakhstan's eight, by code.
     pub items: Vec<Indicator>,
 }
 

@@ -112,6 +112,7 @@ async fn detail_matches_the_list_and_shows_the_parent() {
         kmg["id"]
     );
     assert!(totals.remove("findings").is_some_and(|f| f.is_array()));
+    assert!(totals.remove("red_flags").is_some_and(|f| f.is_array()));
     assert_eq!(&detail, kmg);
     assert_eq!(detail["kind"], "quasi_public");
     assert_eq!(detail["parent_id"], samruk["id"]);
