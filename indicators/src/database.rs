@@ -221,7 +221,7 @@ async fn to_new_flags(
             observed_on: process.map_or(today, |p| p.observed_on),
             severity: catalogue::cardinal_severity(code),
             value: decimal_text(flag.value),
-            evidence: Value::Object(body),
+            evidence: Value::Object(body).to_string(),
         });
     }
     Ok(flags)
@@ -263,7 +263,12 @@ pub async fn refresh(
 ) -> Result<RefreshReport, DomainError> {
     // Changes after this one may or may not be in what is read: the next refresh reads them.
     let last_change_id = domain::changes::last_sequence(db).await?;
-    let (cardinal_flags, cardinal_coverage, processes) = cardinal_over_database(db, &settings.cardinal, now).await?;
+    // Building every release is the cost of cardinal's indicators: none enabled, none built.
+    let (cardinal_flags, cardinal_coverage, processes) = if settings.cardinal.enabled().is_empty() {
+        (Vec::new(), Vec::new(), 0)
+    } else {
+        cardinal_over_database(db, &settings.cardinal, now).await?
+    };
     let kz = kazakhstan::compute(db, &settings.kazakhstan).await?;
     let mut found: BTreeMap<String, u64> = BTreeMap::new();
     for flag in cardinal_flags.iter().chain(&kz.flags) {

@@ -654,13 +654,14 @@ fn every_indicator_fires_on_its_case_and_not_on_its_near_miss() {
 
         // Every flag carries what the store and the API need.
         for flag in &outcome.flags {
-            assert!(flag.evidence.is_object(), "{flag:?}");
+            assert!(flag.evidence_value().is_object(), "{flag:?}");
             assert!(flag.buyer_id.is_some());
             assert_eq!(flag.region_kato.as_deref(), Some("751110000"));
             if flag.subject_kind == SubjectKind::Contract {
                 assert!(flag.ocid.as_deref().is_some_and(|ocid| ocid.starts_with("ocds-scrtny-test-")));
                 assert!(flag.subject_key.starts_with("test:u"), "{}", flag.subject_key);
-                let contract = &flag.evidence["contract"];
+                let evidence = flag.evidence_value();
+                let contract = &evidence["contract"];
                 assert_eq!(contract["href"], format!("/v1/contracts/{}", flag.contract_id.unwrap()));
             }
         }
@@ -674,7 +675,8 @@ fn every_indicator_fires_on_its_case_and_not_on_its_near_miss() {
         let flag = flag_of(&outcome, "KZ01", planted.kz01_hit);
         assert_eq!((flag.severity, flag.value.as_str()), (Severity::High, "1"));
         assert_eq!(flag.observed_on, day("2025-02-15"));
-        let entry = &flag.evidence["register_entry"];
+        let evidence = flag.evidence_value();
+        let entry = &evidence["register_entry"];
         assert_eq!(entry["id"], planted.kz01_register_entry);
         assert_eq!(
             (entry["included_on"].as_str(), entry["excluded_on"].as_str()),
@@ -688,7 +690,8 @@ fn every_indicator_fires_on_its_case_and_not_on_its_near_miss() {
         assert_eq!(flagged_contracts(&outcome, "KZ02"), [planted.kz02_hit]);
         let flag = flag_of(&outcome, "KZ02", planted.kz02_hit);
         assert_eq!((flag.severity, flag.value.as_str()), (Severity::Medium, "0.2500"));
-        let comparisons = flag.evidence["comparisons"].as_array().unwrap();
+        let evidence = flag.evidence_value();
+        let comparisons = evidence["comparisons"].as_array().unwrap();
         assert_eq!(comparisons.len(), 2, "the plan item and the lot");
         let plan = &comparisons[0];
         assert_eq!(plan["reference"]["href"], format!("/v1/plan-items/{}", planted.kz02_plan_item));
@@ -699,8 +702,8 @@ fn every_indicator_fires_on_its_case_and_not_on_its_near_miss() {
         assert_eq!(plan["excess"], "280000.00");
         assert_eq!(plan["excess_share"], "0.2500");
         assert_eq!(plan["over_tolerance"], true);
-        assert_eq!(flag.evidence["vat_rate"], "0.12");
-        assert_eq!(flag.evidence["tolerance"], "0.00");
+        assert_eq!(flag.evidence_value()["vat_rate"], "0.12");
+        assert_eq!(flag.evidence_value()["tolerance"], "0.00");
         for alike in [planted.kz02_vat_alike, planted.kz02_vat_alike_2026, planted.kz02_other_currency] {
             assert!(!flagged_contracts(&outcome, "KZ02").contains(&alike));
         }
@@ -714,11 +717,11 @@ fn every_indicator_fires_on_its_case_and_not_on_its_near_miss() {
         let flag = flag_of(&outcome, "KZ03", planted.kz03_hit);
         assert_eq!((flag.severity, flag.value.as_str()), (Severity::Medium, "0.3000"));
         assert_eq!(flag.observed_on, day("2025-07-01"), "the second amendment took it past 10%");
-        assert_eq!(flag.evidence["original_amount"], "1000000.00");
-        assert_eq!(flag.evidence["final_amount"], "1300000.00");
-        assert_eq!(flag.evidence["increase"], "300000.00");
-        assert_eq!(flag.evidence["max_increase"], "0.10");
-        assert_eq!(flag.evidence["amendments"].as_array().unwrap().len(), 2);
+        assert_eq!(flag.evidence_value()["original_amount"], "1000000.00");
+        assert_eq!(flag.evidence_value()["final_amount"], "1300000.00");
+        assert_eq!(flag.evidence_value()["increase"], "300000.00");
+        assert_eq!(flag.evidence_value()["max_increase"], "0.10");
+        assert_eq!(flag.evidence_value()["amendments"].as_array().unwrap().len(), 2);
         assert_eq!(coverage(&outcome, "KZ03").evaluated, 2);
 
         // KZ04
@@ -730,12 +733,16 @@ fn every_indicator_fires_on_its_case_and_not_on_its_near_miss() {
         assert_eq!((flag.severity, flag.value.as_str()), (Severity::High, "35000000.00"));
         assert_eq!(flag.buyer_id, Some(planted.kz04_buyer));
         assert_eq!(flag.observed_on, day("2025-03-20"));
-        assert_eq!(flag.evidence["threshold"]["amount"], "34600000.00");
-        assert_eq!(flag.evidence["threshold"]["threshold_mci"], 8000);
-        assert_eq!(flag.evidence["threshold"]["mci_tenge"], "4325.00");
-        assert_eq!(flag.evidence["window"]["window_days"], 30);
-        let parts: Vec<i64> =
-            flag.evidence["parts"].as_array().unwrap().iter().map(|part| part["id"].as_i64().unwrap()).collect();
+        assert_eq!(flag.evidence_value()["threshold"]["amount"], "34600000.00");
+        assert_eq!(flag.evidence_value()["threshold"]["threshold_mci"], 8000);
+        assert_eq!(flag.evidence_value()["threshold"]["mci_tenge"], "4325.00");
+        assert_eq!(flag.evidence_value()["window"]["window_days"], 30);
+        let parts: Vec<i64> = flag.evidence_value()["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|part| part["id"].as_i64().unwrap())
+            .collect();
         assert_eq!(parts, planted.kz04_parts);
 
         // KZ05
@@ -745,12 +752,12 @@ fn every_indicator_fires_on_its_case_and_not_on_its_near_miss() {
         assert_eq!(flag.subject_key, format!("{}:2025", planted.kz05_buyer_party));
         assert_eq!(flag.buyer_id, Some(planted.kz05_buyer));
         assert_eq!((flag.severity, flag.value.as_str()), (Severity::Low, "0.6000"));
-        assert_eq!(flag.evidence["contracts"], 10);
-        assert_eq!(flag.evidence["single_source_contracts"], 6);
-        assert_eq!(flag.evidence["contracts_amount"], "1000000.00");
-        assert_eq!(flag.evidence["single_source_amount"], "600000.00");
-        assert_eq!(flag.evidence["contracts_not_in_tenge"], 1);
-        assert_eq!(flag.evidence["largest_single_source_contracts"].as_array().unwrap().len(), 6);
+        assert_eq!(flag.evidence_value()["contracts"], 10);
+        assert_eq!(flag.evidence_value()["single_source_contracts"], 6);
+        assert_eq!(flag.evidence_value()["contracts_amount"], "1000000.00");
+        assert_eq!(flag.evidence_value()["single_source_amount"], "600000.00");
+        assert_eq!(flag.evidence_value()["contracts_not_in_tenge"], 1);
+        assert_eq!(flag.evidence_value()["largest_single_source_contracts"].as_array().unwrap().len(), 6);
         let kz05 = coverage(&outcome, "KZ05");
         assert!(kz05.not_applicable["fewer contracts than minimum_contracts"] >= 1);
         assert_eq!(kz05.settings["minimum_contracts"], 10);
@@ -761,9 +768,9 @@ fn every_indicator_fires_on_its_case_and_not_on_its_near_miss() {
             sorted(vec![planted.kz06_signing, planted.kz06_award, planted.kz06_day_90])
         );
         let flag = flag_of(&outcome, "KZ06", planted.kz06_signing);
-        assert_eq!((flag.value.as_str(), flag.evidence["won_on_is"].as_str()), ("44", Some("signing")));
+        assert_eq!((flag.value.as_str(), flag.evidence_value()["won_on_is"].as_str()), ("44", Some("signing")));
         let flag = flag_of(&outcome, "KZ06", planted.kz06_award);
-        assert_eq!((flag.value.as_str(), flag.evidence["won_on_is"].as_str()), ("19", Some("award")));
+        assert_eq!((flag.value.as_str(), flag.evidence_value()["won_on_is"].as_str()), ("19", Some("award")));
         assert_eq!(flag.observed_on, day("2025-04-20"));
         assert_eq!(flag_of(&outcome, "KZ06", planted.kz06_day_90).value, "90");
         assert!(!flagged_contracts(&outcome, "KZ06").contains(&planted.kz06_day_91));
@@ -771,10 +778,13 @@ fn every_indicator_fires_on_its_case_and_not_on_its_near_miss() {
         // KZ07
         assert_eq!(flagged_contracts(&outcome, "KZ07"), sorted(vec![planted.kz07_sibling, planted.kz07_child]));
         let flag = flag_of(&outcome, "KZ07", planted.kz07_sibling);
-        assert_eq!(flag.evidence["relation"], "same_parent");
-        assert_eq!(flag.evidence["parent"]["id"], planted.kz07_holding);
-        assert_eq!(flag.evidence["parent"]["href"], format!("/v1/organizations/{}", planted.kz07_holding));
-        assert_eq!(flag_of(&outcome, "KZ07", planted.kz07_child).evidence["relation"], "buyer_is_suppliers_parent");
+        assert_eq!(flag.evidence_value()["relation"], "same_parent");
+        assert_eq!(flag.evidence_value()["parent"]["id"], planted.kz07_holding);
+        assert_eq!(flag.evidence_value()["parent"]["href"], format!("/v1/organizations/{}", planted.kz07_holding));
+        assert_eq!(
+            flag_of(&outcome, "KZ07", planted.kz07_child).evidence_value()["relation"],
+            "buyer_is_suppliers_parent"
+        );
         assert!(!flagged_contracts(&outcome, "KZ07").contains(&planted.kz07_unrelated));
         assert!(coverage(&outcome, "KZ07").not_applicable["buyer not quasi-public"] > 0);
 
@@ -783,18 +793,18 @@ fn every_indicator_fires_on_its_case_and_not_on_its_near_miss() {
         let flag = flag_of(&outcome, "KZ08", planted.kz08_over);
         assert_eq!((flag.severity, flag.value.as_str()), (Severity::High, "100000.00"));
         assert_eq!(flag.observed_on, day("2025-06-01"));
-        assert_eq!(flag.evidence["paid_total"], "1100000.00");
-        assert_eq!(flag.evidence["contract_amount"], "1000000.00");
-        assert_eq!(flag.evidence["excess"], "100000.00");
+        assert_eq!(flag.evidence_value()["paid_total"], "1100000.00");
+        assert_eq!(flag.evidence_value()["contract_amount"], "1000000.00");
+        assert_eq!(flag.evidence_value()["excess"], "100000.00");
         assert_eq!(
-            flag.evidence["crossing_payment"]["href"],
+            flag.evidence_value()["crossing_payment"]["href"],
             format!("/v1/payments/{}", planted.kz08_crossing_payment)
         );
         let flag = flag_of(&outcome, "KZ08", planted.kz08_early);
         assert_eq!((flag.value.as_str(), flag.observed_on), ("100000.00", day("2025-04-09")));
-        assert_eq!(flag.evidence["overpaid"], false);
-        assert_eq!(flag.evidence["early_payments"][0]["id"], planted.kz08_early_payment);
-        assert_eq!(flag.evidence["early_payments"][0]["paid_on"], "2025-04-09");
+        assert_eq!(flag.evidence_value()["overpaid"], false);
+        assert_eq!(flag.evidence_value()["early_payments"][0]["id"], planted.kz08_early_payment);
+        assert_eq!(flag.evidence_value()["early_payments"][0]["paid_on"], "2025-04-09");
         assert!(!flagged_contracts(&outcome, "KZ08").contains(&planted.kz08_exact_same_day));
 
         // The same data gives the same flags.
@@ -813,7 +823,7 @@ fn a_threshold_set_in_its_section_changes_the_outcome() {
         assert!(lower.kz01.is_none() && lower.kz08.is_none(), "only the sections present are on");
         let outcome = compute(&database.db, &lower).await.unwrap();
         assert_eq!(flagged_contracts(&outcome, "KZ03"), sorted(vec![planted.kz03_hit, planted.kz03_exactly_max]));
-        assert_eq!(flag_of(&outcome, "KZ03", planted.kz03_exactly_max).evidence["max_increase"], "0.05");
+        assert_eq!(flag_of(&outcome, "KZ03", planted.kz03_exactly_max).evidence_value()["max_increase"], "0.05");
         assert_eq!(outcome.coverage.len(), 1);
         assert_eq!(outcome.coverage[0].settings, serde_json::json!({ "max_increase": "0.05" }));
         assert!(outcome.flags.iter().all(|flag| flag.indicator == "KZ03"));
@@ -826,8 +836,10 @@ fn a_threshold_set_in_its_section_changes_the_outcome() {
         let outcome = compute(&database.db, &settings("[KZ04]\nwindow_days = 31\n")).await.unwrap();
         assert_eq!(flags(&outcome, "KZ04").len(), 2);
         let outcome = compute(&database.db, &settings("[KZ04]\nmci_tenge = 4000\n")).await.unwrap();
-        let codes: Vec<&str> =
-            flags(&outcome, "KZ04").iter().map(|flag| flag.evidence["enstru_code"].as_str().unwrap()).collect();
+        let codes: Vec<String> = flags(&outcome, "KZ04")
+            .iter()
+            .map(|flag| flag.evidence_value()["enstru_code"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(codes, ["171211.100.000001", "333333.300.000003"], "34,600,000 is over 32,000,000");
 
         // A tolerance of 25% lets the 25% excess pass.

@@ -53,3 +53,46 @@ fn a_database_password_never_reaches_the_logs() {
     assert!(printed.contains("scrutiny:***@127.0.0.1"), "{printed}");
     assert!(!printed.contains("hunter2"), "{printed}");
 }
+
+#[test]
+fn indicators_reads_standard_input_names_a_broken_line_and_prints_cardinals_json() {
+    use std::io::Write;
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/cardinal");
+    let good = std::fs::read_to_string(format!("{fixtures}/R018.jsonl")).unwrap();
+    let mut input: Vec<&str> = good.lines().collect();
+    input.insert(2, "{\"ocid\": \"broken\",");
+    let settings = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(settings.path(), "[R018]\n").unwrap();
+    let mut child = Command::new(BINARY)
+        .args(["indicators", "--settings"])
+        .arg(settings.path())
+        .args(["--no-meta", "-"])
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child.stdin.take().unwrap().write_all(input.join("\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("-: line 3, column 18: EOF while parsing a value"), "{stderr}");
+    assert!(stderr.contains("1 of 8 lines could not be read"), "{stderr}");
+    let ours: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{fixtures}/R018.expected")).unwrap()).unwrap();
+    assert_eq!(ours, expected);
+
+    // A setting cardinal does not know is refused, naming its line.
+    std::fs::write(settings.path(), "[R018]\nprocurement_method = open\n").unwrap();
+    let output = Command::new(BINARY)
+        .args(["indicators", "--settings"])
+        .arg(settings.path())
+        .arg(format!("{fixtures}/R018.jsonl"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("settings line 2: `procurement_method` is not a setting in [R018]"), "{stderr}");
+}

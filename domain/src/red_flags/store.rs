@@ -33,8 +33,17 @@ pub struct NewFlag {
     pub severity: Severity,
     /// Decimal text: cardinal's value, or the Kazakhstan flag's measure (a share, an amount).
     pub value: String,
-    /// A JSON object: values compared, thresholds, quartiles and fences, records involved.
-    pub evidence: serde_json::Value,
+    /// A JSON object's text: values compared, thresholds, quartiles and fences, records
+    /// involved. Kept as text from the start: a computation may hold tens of thousands of
+    /// flags, and a parsed tree takes about ten times the memory of its text.
+    pub evidence: String,
+}
+
+impl NewFlag {
+    /// The evidence parsed, for reading it (it is always a JSON object written by this program).
+    pub fn evidence_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.evidence).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 /// What one indicator could judge in a computation.
@@ -127,7 +136,7 @@ impl Refresh {
                         && row.subject_key.as_ref() == &flag.subject_key)
                 });
             }
-            let evidence = flag.evidence.to_string();
+            let evidence = flag.evidence;
             match by_key.remove(&flag_key) {
                 Some(row) => {
                     let unchanged = row.cleared_at.is_none()

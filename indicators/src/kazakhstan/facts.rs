@@ -74,7 +74,7 @@ impl ContractFacts<'_> {
             observed_on,
             severity,
             value,
-            evidence: self.evidence(evidence),
+            evidence: self.evidence(evidence).to_string(),
         }
     }
 
@@ -125,7 +125,7 @@ pub fn buyer_flag(indicator: &str, severity: Severity, buyer: &organization::Mod
         observed_on: finding.observed_on,
         severity,
         value: finding.value,
-        evidence: Value::Object(evidence),
+        evidence: Value::Object(evidence).to_string(),
     }
 }
 
