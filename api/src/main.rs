@@ -155,6 +155,10 @@ struct ImportArgs {
     /// Seconds before a request times out.
     #[arg(long, global = true, default_value_t = 60)]
     timeout: u64,
+    /// Do not recompute the red flags after the import (run `scrutiny red-flags` later): for
+    /// a series of imports, or to time the import alone.
+    #[arg(long, global = true)]
+    no_red_flags: bool,
     #[command(subcommand)]
     source: ImportSource,
 }
@@ -357,9 +361,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("connecting to {}", settings.database_url))?;
             db::migrate(&db).await.context("migrating")?;
+            let recompute = !args.no_red_flags;
             let summary = import(&db, args).await?;
             print_summary(&summary);
-            refresh_red_flags(&db, &settings, true).await?;
+            if recompute {
+                refresh_red_flags(&db, &settings, true).await?;
+            }
         }
         Command::Users(command) => {
             let db = connect().await?;
