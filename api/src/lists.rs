@@ -157,7 +157,7 @@ pub fn check_date(name: &str, date: Option<NaiveDate>) -> ApiResult<()> {
 }
 
 /// Checks a date range's bounds and order.
-fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<()> {
+pub fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<()> {
     check_date("date_from", from)?;
     check_date("date_to", to)?;
     match (from, to) {

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use domain::DomainError;
@@ -14,12 +13,11 @@ use domain::entities::organization;
 use domain::findings::calendar::kazakhstan_date;
 use domain::ocds::{self, Process};
 use domain::pagination::{Cursor, Limit};
-use domain::red_flags::{CoverageRow, NewFlag, Refresh, Scope, Stored, SubjectKind};
+use domain::red_flags::{CoverageRow, NewFlag, Refresh, Stored, SubjectKind};
 
 use crate::catalogue;
 use crate::engine::{Engine, Outcome};
 use crate::kazakhstan::{self, KzSettings};
-use crate::release::{Obj, Release};
 use crate::rules::{Flag, Group};
 use crate::settings::Settings;
 
@@ -77,7 +75,7 @@ pub async fn cardinal_over_database(
         for (release, process) in page.releases.iter().zip(&page.processes) {
             line += 1;
             // The releases are in memory already: the parse borrows from them.
-            let Ok(Obj(Some(parsed))) = Obj::<Release<'_>>::deserialize(release) else { continue };
+            let Some(parsed) = crate::release::from_value(release) else { continue };
             processes.insert(process.ocid(), facts_of(process));
             engine.fold(&parsed, line, &mut partial);
         }
@@ -278,8 +276,8 @@ pub async fn refresh(
     let kz_codes: Vec<String> = kz.coverage.iter().map(|row| row.indicator.clone()).collect();
     let kz_codes: Vec<&str> = kz_codes.iter().map(String::as_str).collect();
     let mut store = Refresh::begin(db, now).await?;
-    store.replace(&cardinal_codes, &Scope::All, cardinal_flags).await?;
-    store.replace(&kz_codes, &Scope::All, kz.flags).await?;
+    store.replace(&cardinal_codes, cardinal_flags).await?;
+    store.replace(&kz_codes, kz.flags).await?;
     store.coverage(cardinal_coverage.into_iter().chain(kz.coverage).collect()).await?;
     let stored = store.commit(last_change_id, &settings.sha256).await?;
     Ok(RefreshReport { processes, found, stored, last_change_id })

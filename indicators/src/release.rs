@@ -308,6 +308,13 @@ pub fn parse(line: &str) -> Result<Option<Release<'_>>, serde_json::Error> {
     Ok(release.0)
 }
 
+/// A release already parsed as JSON (a compiled package, a database release), read in place:
+/// its strings are borrowed from the tree.
+pub fn from_value(value: &serde_json::Value) -> Option<Release<'_>> {
+    let release: Obj<Release<'_>> = Deserialize::deserialize(value).ok()?;
+    release.0
+}
+
 impl<'a> Release<'a> {
     pub fn tender(&self) -> Option<&Tender<'a>> {
         self.tender.get()

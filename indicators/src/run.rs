@@ -208,15 +208,13 @@ fn run_packages(
     for document in documents {
         releases.extend(crate::merge::compiled_releases(document)?);
     }
-    let lines: Vec<String> = releases.iter().map(|release| release.to_string()).collect();
-    drop(releases);
     let mut partial = engine.partial();
-    for (index, line) in lines.iter().enumerate() {
-        if let Ok(Some(release)) = release::parse(line) {
+    for (index, value) in releases.iter().enumerate() {
+        if let Some(release) = release::from_value(value) {
             engine.fold(&release, index as u64 + 1, &mut partial);
         }
     }
-    Ok(Report { outcome: engine.finish(vec![partial]), errors: Vec::new(), lines: lines.len() as u64 })
+    Ok(Report { outcome: engine.finish(vec![partial]), errors: Vec::new(), lines: releases.len() as u64 })
 }
 
 fn run_lines(

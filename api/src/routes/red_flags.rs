@@ -25,7 +25,7 @@ use super::ApiTags;
 use crate::dto::{LocalizedName, OrganizationRef, Page, Timestamp, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
-    CsvRecord, Encoding, Format, check_date, export_body, organizations_by_id, page_limit, parse_param, wants_csv,
+    CsvRecord, Encoding, Format, check_dates, export_body, organizations_by_id, page_limit, parse_param, wants_csv,
 };
 
 pub struct RedFlagsApi {
@@ -206,7 +206,7 @@ impl CsvRecord for RedFlag {
             self.id.to_string(),
             self.indicator.clone(),
             self.title.display.clone().unwrap_or_default(),
-            format!("{:?}", self.severity).to_lowercase(),
+            stored::Severity::from(self.severity).as_str().to_owned(),
             self.subject_kind.to_string(),
             self.subject_key.clone(),
             self.ocid.clone().unwrap_or_default(),
@@ -479,13 +479,7 @@ impl RedFlagsApi {
         #[oai(name = "format")]
         format: Query<Option<Format>>,
     ) -> ApiResult<RedFlagListResponse> {
-        check_date("date_from", date_from.0)?;
-        check_date("date_to", date_to.0)?;
-        if let (Some(from), Some(to)) = (date_from.0, date_to.0)
-            && from > to
-        {
-            return Err(ApiError::invalid_param("date_to", format!("{to} is before date_from {from}")));
-        }
+        check_dates(date_from.0, date_to.0)?;
         let filters = FlagFilters {
             indicator: indicator.0,
             organization_id: organization_id.0,

@@ -265,6 +265,27 @@ async fn a_council_member_opens_a_draft_finding_from_a_flag() {
     )
     .await;
     assert!(problem.to_string().contains("from_red_flag"), "{problem}");
+    let other_reason = json!({"council_id": council, "from_red_flag": id, "reason": "media"});
+    let problem = assert_problem(
+        app.request(Method::POST, "/v1/findings", Some(&member.token)).json(&other_reason).send().await.unwrap(),
+        422,
+    )
+    .await;
+    assert!(problem.to_string().contains("reason"), "{problem}");
+    // A flag no longer standing is refused.
+    {
+        use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+        let row = domain::red_flags::red_flag::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+        let mut cleared: domain::red_flags::red_flag::ActiveModel = row.into();
+        cleared.cleared_at = Set(Some(chrono::Utc::now()));
+        cleared.update(&app.db).await.unwrap();
+    }
+    let problem = assert_problem(
+        app.request(Method::POST, "/v1/findings", Some(&member.token)).json(&body).send().await.unwrap(),
+        422,
+    )
+    .await;
+    assert!(problem.to_string().contains("was cleared"), "{problem}");
     // Drafts are the filers' own: the flag lists published findings only.
     let detail = app.get_json(&format!("/v1/red-flags/{id}")).await;
     assert_eq!(detail["findings"], json!([]));

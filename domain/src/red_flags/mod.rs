@@ -8,4 +8,4 @@ pub use tables::{Severity, SubjectKind, indicator_coverage, red_flag, red_flag_s
 pub mod query;
 pub mod store;
 
-pub use store::{CoverageRow, NewFlag, Refresh, Scope, Stored};
+pub use store::{CoverageRow, NewFlag, Refresh, Stored};

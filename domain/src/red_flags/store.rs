@@ -2,10 +2,9 @@
 //! indicators that were not found again are cleared (kept, with `cleared_at`), and each
 //! indicator's coverage is replaced, all in one transaction.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
     Set, TransactionTrait,
@@ -65,23 +64,6 @@ pub struct Stored {
     pub cleared: u64,
 }
 
-/// Which stored flags of the indicators a computation speaks for: all of them, or only those
-/// about the given processes (an incremental run that re-read only what changed).
-#[derive(Debug, Clone)]
-pub enum Scope {
-    All,
-    Processes(HashSet<String>),
-}
-
-impl Scope {
-    fn covers(&self, ocid: Option<&str>) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Processes(ocids) => ocid.is_some_and(|ocid| ocids.contains(ocid)),
-        }
-    }
-}
-
 /// Rows per multi-row INSERT: 18 columns each stays far below SQLite's 32,766 bind parameters.
 const INSERT_CHUNK: usize = 500;
 
@@ -104,38 +86,22 @@ impl Refresh {
         Ok(Refresh { txn: db.begin().await?, now, stored: Stored::default() })
     }
 
-    /// Stores what `indicators` found within `scope`: new flags are raised, flags found again
-    /// are refreshed (written only if something changed, so the change feed carries real
-    /// changes only), and flags of these indicators within the scope not found again are
-    /// cleared.
-    pub async fn replace(
-        &mut self,
-        indicators: &[&str],
-        scope: &Scope,
-        flags: Vec<NewFlag>,
-    ) -> Result<(), DomainError> {
+    /// Stores what `indicators` found: new flags are raised, flags found again are refreshed
+    /// (written only if something changed, so the change feed carries real changes only), and
+    /// flags of these indicators not found again are cleared.
+    pub async fn replace(&mut self, indicators: &[&str], flags: Vec<NewFlag>) -> Result<(), DomainError> {
         let txn = &self.txn;
         let existing = red_flag::Entity::find()
             .filter(red_flag::Column::Indicator.is_in(indicators.iter().copied()))
             .all(txn)
             .await?;
-        let mut by_key: HashMap<Key, red_flag::Model> = existing
-            .into_iter()
-            .filter(|row| scope.covers(row.ocid.as_deref()))
-            .map(|row| (key(&row.indicator, row.subject_kind, &row.subject_key), row))
-            .collect();
+        let mut by_key: HashMap<Key, red_flag::Model> =
+            existing.into_iter().map(|row| (key(&row.indicator, row.subject_kind, &row.subject_key), row)).collect();
+        // Two flags with one key (an ocid on two input lines): the later stands.
+        let found: HashMap<Key, NewFlag> =
+            flags.into_iter().map(|flag| (key(&flag.indicator, flag.subject_kind, &flag.subject_key), flag)).collect();
         let mut inserts = Vec::new();
-        let mut seen: HashSet<Key> = HashSet::new();
-        for flag in flags {
-            let flag_key = key(&flag.indicator, flag.subject_kind, &flag.subject_key);
-            // Two flags with one key (an ocid on two input lines): the later stands.
-            if !seen.insert(flag_key.clone()) {
-                inserts.retain(|row: &red_flag::ActiveModel| {
-                    !(row.indicator.as_ref() == &flag.indicator
-                        && row.subject_kind.as_ref() == &flag.subject_kind
-                        && row.subject_key.as_ref() == &flag.subject_key)
-                });
-            }
+        for (flag_key, flag) in found {
             let evidence = flag.evidence;
             match by_key.remove(&flag_key) {
                 Some(row) => {
@@ -194,24 +160,8 @@ impl Refresh {
         let mut rows = inserts.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
-            // A flag cleared outside this scope and raised again in it meets its old row.
-            red_flag::Entity::insert_many(chunk)
-                .on_conflict(
-                    OnConflict::columns([
-                        red_flag::Column::Indicator,
-                        red_flag::Column::SubjectKind,
-                        red_flag::Column::SubjectKey,
-                    ])
-                    .update_columns([
-                        red_flag::Column::Value,
-                        red_flag::Column::Evidence,
-                        red_flag::Column::ComputedAt,
-                        red_flag::Column::ClearedAt,
-                    ])
-                    .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
+            // Every stored flag of these indicators was read above: a new key is a new row.
+            red_flag::Entity::insert_many(chunk).exec_without_returning(txn).await?;
         }
         for (_, row) in by_key {
             if row.cleared_at.is_some() {
