@@ -269,6 +269,7 @@ async fn refresh_red_flags(
         indicators::database::refresh(db, &indicators, now).await.context("computing red flags")?
     };
     tracing::info!(
+        kind = ?report.kind,
         processes = report.processes,
         raised = report.stored.raised,
         refreshed = report.stored.refreshed,

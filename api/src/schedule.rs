@@ -59,6 +59,7 @@ pub fn spawn(
                             Ok(None) => {}
                             Ok(Some(report)) => tracing::info!(
                                 source,
+                                kind = ?report.kind,
                                 raised = report.stored.raised,
                                 refreshed = report.stored.refreshed,
                                 cleared = report.stored.cleared,

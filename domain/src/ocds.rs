@@ -955,6 +955,27 @@ pub async fn releases(
     page(db, processes, next).await
 }
 
+/// The compiled releases of the processes these tenders and direct contracts define, in list
+/// order. Ids that define no process (gone, or a contract that follows a tender) are left out:
+/// the page's processes say which were found. For a few processes at a time, as an
+/// incremental refresh of the red flags reads them.
+pub async fn releases_of(
+    db: &DatabaseConnection,
+    tender_ids: &[i64],
+    direct_contract_ids: &[i64],
+) -> Result<ReleasePage, DomainError> {
+    let mut tenders = find_in::<tender::Entity>(db, tender::Column::Id, tender_ids).await?;
+    tenders.sort_by_key(|tender| tender.id);
+    let mut direct: Vec<contract::Model> = find_in::<contract::Entity>(db, contract::Column::Id, direct_contract_ids)
+        .await?
+        .into_iter()
+        .filter(|contract| contract.tender_id.is_none())
+        .collect();
+    direct.sort_by_key(|contract| contract.id);
+    let processes = tenders.into_iter().map(Process::Tender).chain(direct.into_iter().map(Process::Direct)).collect();
+    page(db, processes, None).await
+}
+
 fn phase_cursor(phase: &str, id: i64) -> Cursor {
     Cursor { sort: SORT_BY_PROCESS.to_owned(), value: Some(phase.to_owned()), id }
 }

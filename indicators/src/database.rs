@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -13,32 +13,60 @@ use domain::entities::organization;
 use domain::findings::calendar::kazakhstan_date;
 use domain::ocds::{self, Process};
 use domain::pagination::{Cursor, Limit};
-use domain::red_flags::{CoverageRow, NewFlag, Refresh, Stored, SubjectKind};
+use domain::red_flags::affected::{self, Affected, AffectedRecords};
+use domain::red_flags::{self, CoverageRow, NewFlag, Refresh, Stored, SubjectKind};
 
 use crate::catalogue;
-use crate::engine::{Engine, Outcome};
-use crate::kazakhstan::{self, KzSettings};
+use crate::digest::{BuyerDigest, ProcessDigest, ProcessFacts};
+use crate::engine::{Engine, Outcome, Partial};
+use crate::kazakhstan::facts::Tally;
+use crate::kazakhstan::{self, KzOutcome, KzSettings};
 use crate::rules::{Flag, Group};
 use crate::settings::Settings;
 
+/// How a refresh went about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshKind {
+    /// Every process and buyer recomputed, for the reason given.
+    Full { reason: String },
+    /// Only what the change feed named since the last refresh.
+    Incremental {
+        /// Changes followed.
+        changes: u64,
+        /// Processes whose releases were built and folded again.
+        processes: u64,
+        /// Buyers whose contracts were judged again.
+        buyers: u64,
+    },
+}
+
 /// What a refresh did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RefreshReport {
-    /// Processes cardinal's indicators read.
+    pub kind: RefreshKind,
+    /// Processes cardinal's indicators read (from releases or from their digests).
     pub processes: u64,
-    /// Flags found per indicator.
+    /// Flags found per indicator among what was recomputed.
     pub found: BTreeMap<String, u64>,
     pub stored: Stored,
     pub last_change_id: i64,
 }
 
-/// Where a process sits in the database.
-#[derive(Debug, Clone)]
-struct ProcessFacts {
-    tender_id: Option<i64>,
-    contract_id: Option<i64>,
-    buyer_id: i64,
-    observed_on: NaiveDate,
+/// Digest scopes: a process by the record that defines it, and a buyer.
+const TENDER: &str = "tender";
+const DIRECT: &str = "direct";
+const BUYER: &str = "buyer";
+/// Processes per batch of releases built for an incremental refresh, as a page of the list.
+const RELEASE_BATCH: usize = 100;
+/// Digests read per query.
+const DIGEST_PAGE: u64 = 1_000;
+
+/// A process's place in list order (tenders by id, then direct contracts by id) and its scope.
+fn list_key(process: &Process) -> ((u8, i64), &'static str) {
+    match process {
+        Process::Tender(tender) => ((0, tender.id), TENDER),
+        Process::Direct(contract) => ((1, contract.id), DIRECT),
+    }
 }
 
 fn facts_of(process: &Process) -> ProcessFacts {
@@ -58,45 +86,197 @@ fn facts_of(process: &Process) -> ProcessFacts {
     }
 }
 
-/// Cardinal's indicators over every process in the database.
-pub async fn cardinal_over_database(
+/// One process's release folded on its own, if it parses.
+fn digest_of(engine: &Engine, release: &Value, process: &Process) -> Option<ProcessDigest> {
+    // The releases are in memory already: the parse borrows from them.
+    let parsed = crate::release::from_value(release)?;
+    let mut partial = engine.partial();
+    engine.fold(&parsed, 0, &mut partial);
+    Some(ProcessDigest::of(process.ocid(), facts_of(process), partial))
+}
+
+fn digest_text(digest: &ProcessDigest) -> String {
+    serde_json::to_string(digest).expect("a digest serialises")
+}
+
+/// Digests merged in list order, each as the next input line.
+struct Fold<'e> {
+    engine: &'e Engine,
+    total: Partial,
+    processes: HashMap<String, ProcessFacts>,
+    line: u64,
+}
+
+impl<'e> Fold<'e> {
+    fn new(engine: &'e Engine) -> Self {
+        Fold { engine, total: engine.partial(), processes: HashMap::new(), line: 0 }
+    }
+
+    fn add(&mut self, digest: ProcessDigest) {
+        self.line += 1;
+        self.processes.insert(digest.ocid.clone(), digest.facts.clone());
+        digest.merge_into(&mut self.total, self.line);
+    }
+
+    async fn finish(
+        self,
+        db: &DatabaseConnection,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<CardinalPass, DomainError> {
+        let outcome = self.engine.finish(vec![self.total]);
+        let flags = to_new_flags(db, &outcome, &self.processes, now).await?;
+        let coverage = outcome
+            .coverage
+            .iter()
+            .map(|(code, coverage)| CoverageRow {
+                indicator: code.as_str().to_owned(),
+                evaluated: coverage.evaluated,
+                not_applicable: coverage.not_applicable.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                settings: catalogue::cardinal_settings_json(settings, *code),
+            })
+            .collect();
+        Ok(CardinalPass {
+            flags,
+            coverage,
+            processes: outcome.releases,
+            written: Vec::new(),
+            deleted: Vec::new(),
+            main_currency: self.engine.main_currency().map(str::to_owned),
+            rebuilt: 0,
+        })
+    }
+}
+
+/// What a pass of cardinal's indicators found, and the digests to keep.
+struct CardinalPass {
+    flags: Vec<NewFlag>,
+    coverage: Vec<CoverageRow>,
+    processes: u64,
+    /// Digests to write: scope, record id, digest.
+    written: Vec<(&'static str, i64, String)>,
+    /// Digests of processes that are gone.
+    deleted: Vec<(&'static str, i64)>,
+    main_currency: Option<String>,
+    /// Releases built.
+    rebuilt: u64,
+}
+
+/// Cardinal's indicators over every process in the database, keeping each process's digest.
+async fn cardinal_full(
     db: &DatabaseConnection,
     settings: &Settings,
     now: DateTime<Utc>,
-) -> Result<(Vec<NewFlag>, Vec<CoverageRow>, u64), DomainError> {
+) -> Result<CardinalPass, DomainError> {
     let engine = Engine::new(settings.clone(), true);
-    let mut partial = engine.partial();
-    let mut processes: HashMap<String, ProcessFacts> = HashMap::new();
+    let mut fold = Fold::new(&engine);
+    let mut written = Vec::new();
     let limit = Limit::new(Some(domain::pagination::MAX_LIMIT)).expect("the largest page is a valid limit");
     let mut after: Option<Cursor> = None;
-    let mut line = 0;
     loop {
         let page = ocds::releases(db, after.as_ref(), limit).await?;
         for (release, process) in page.releases.iter().zip(&page.processes) {
-            line += 1;
-            // The releases are in memory already: the parse borrows from them.
-            let Some(parsed) = crate::release::from_value(release) else { continue };
-            processes.insert(process.ocid(), facts_of(process));
-            engine.fold(&parsed, line, &mut partial);
+            let Some(digest) = digest_of(&engine, release, process) else { continue };
+            let ((_, id), scope) = list_key(process);
+            written.push((scope, id, digest_text(&digest)));
+            fold.add(digest);
         }
         match page.next {
             Some(next) => after = Some(next),
             None => break,
         }
     }
-    let outcome = engine.finish(vec![partial]);
-    let flags = to_new_flags(db, &outcome, &processes, now).await?;
-    let coverage = outcome
-        .coverage
-        .iter()
-        .map(|(code, coverage)| CoverageRow {
-            indicator: code.as_str().to_owned(),
-            evaluated: coverage.evaluated,
-            not_applicable: coverage.not_applicable.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
-            settings: catalogue::cardinal_settings_json(settings, *code),
-        })
-        .collect();
-    Ok((flags, coverage, outcome.releases))
+    let rebuilt = written.len() as u64;
+    let mut pass = fold.finish(db, settings, now).await?;
+    pass.written = written;
+    pass.rebuilt = rebuilt;
+    Ok(pass)
+}
+
+/// Cardinal's indicators with the affected processes' releases folded again and every other
+/// process read from its digest; `Err` with the reason when a stored digest cannot be read (a
+/// full refresh then writes them again).
+async fn cardinal_incremental(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    main_currency: Option<String>,
+    affected: &AffectedRecords,
+    now: DateTime<Utc>,
+) -> Result<Result<CardinalPass, String>, DomainError> {
+    let engine = Engine::new(settings.clone(), true);
+    if let Some(currency) = main_currency {
+        engine.set_currency(currency);
+    }
+    // Every affected key, with its new digest or `None` when it no longer defines a process.
+    let mut fresh: BTreeMap<(u8, i64), Option<ProcessDigest>> = BTreeMap::new();
+    fresh.extend(affected.tenders.iter().map(|id| ((0, *id), None)));
+    fresh.extend(affected.direct_contracts.iter().map(|id| ((1, *id), None)));
+    let tenders: Vec<i64> = affected.tenders.iter().copied().collect();
+    let direct: Vec<i64> = affected.direct_contracts.iter().copied().collect();
+    let mut rebuilt = 0;
+    for (tender_ids, direct_ids) in tenders
+        .chunks(RELEASE_BATCH)
+        .map(|chunk| (chunk, &[][..]))
+        .chain(direct.chunks(RELEASE_BATCH).map(|chunk| (&[][..], chunk)))
+    {
+        let page = ocds::releases_of(db, tender_ids, direct_ids).await?;
+        for (release, process) in page.releases.iter().zip(&page.processes) {
+            rebuilt += 1;
+            fresh.insert(list_key(process).0, digest_of(&engine, release, process));
+        }
+    }
+    let scope_name = |order: u8| if order == 0 { TENDER } else { DIRECT };
+    let mut written = Vec::new();
+    let mut deleted = Vec::new();
+    for ((order, id), digest) in &fresh {
+        match digest {
+            Some(digest) => written.push((scope_name(*order), *id, digest_text(digest))),
+            None => deleted.push((scope_name(*order), *id)),
+        }
+    }
+
+    let mut fold = Fold::new(&engine);
+    let mut fresh = fresh.into_iter().peekable();
+    for (order, scope) in [(0u8, TENDER), (1u8, DIRECT)] {
+        let mut after = 0;
+        loop {
+            let rows = red_flags::store::digests(db, scope, after, DIGEST_PAGE).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for (id, text) in rows {
+                after = id;
+                let mut replaced = false;
+                while let Some(((fresh_order, fresh_id), _)) = fresh.peek() {
+                    if (*fresh_order, *fresh_id) > (order, id) {
+                        break;
+                    }
+                    let (key, digest) = fresh.next().expect("peeked");
+                    replaced |= key == (order, id);
+                    if let Some(digest) = digest {
+                        fold.add(digest);
+                    }
+                }
+                if replaced {
+                    continue;
+                }
+                match serde_json::from_str::<ProcessDigest>(&text) {
+                    Ok(digest) => fold.add(digest),
+                    Err(error) => return Ok(Err(format!("the digest of {scope} {id} cannot be read: {error}"))),
+                }
+            }
+        }
+    }
+    for (_, digest) in fresh {
+        if let Some(digest) = digest {
+            fold.add(digest);
+        }
+    }
+    let mut pass = fold.finish(db, settings, now).await?;
+    pass.written = written;
+    pass.deleted = deleted;
+    pass.rebuilt = rebuilt;
+    Ok(Ok(pass))
 }
 
 /// Organizations by the party id releases give them.
@@ -259,53 +439,182 @@ pub async fn refresh(
     settings: &DatabaseSettings,
     now: DateTime<Utc>,
 ) -> Result<RefreshReport, DomainError> {
+    full_refresh(db, settings, now, "asked for".to_owned()).await
+}
+
+async fn full_refresh(
+    db: &DatabaseConnection,
+    settings: &DatabaseSettings,
+    now: DateTime<Utc>,
+    reason: String,
+) -> Result<RefreshReport, DomainError> {
     // Changes after this one may or may not be in what is read: the next refresh reads them.
     let last_change_id = domain::changes::last_sequence(db).await?;
     // Building every release is the cost of cardinal's indicators: none enabled, none built.
-    let (cardinal_flags, cardinal_coverage, processes) = if settings.cardinal.enabled().is_empty() {
-        (Vec::new(), Vec::new(), 0)
+    let cardinal = if settings.cardinal.enabled().is_empty() {
+        None
     } else {
-        cardinal_over_database(db, &settings.cardinal, now).await?
+        Some(cardinal_full(db, &settings.cardinal, now).await?)
     };
     let kz = kazakhstan::compute(db, &settings.kazakhstan).await?;
+    let mut store = Refresh::begin(db, now).await?;
+    store.clear_digests().await?;
+    let report = store_results(&mut store, settings, cardinal, kz, None).await?;
+    let stored = store.commit(last_change_id, &settings.sha256, report.main_currency).await?;
+    Ok(RefreshReport {
+        kind: RefreshKind::Full { reason },
+        processes: report.processes,
+        found: report.found,
+        stored,
+        last_change_id,
+    })
+}
+
+/// What [`store_results`] hands back for the report.
+struct StoredResults {
+    processes: u64,
+    found: BTreeMap<String, u64>,
+    main_currency: Option<String>,
+}
+
+/// Stores a pass's flags, coverage and digests. `buyers` are the buyers an incremental pass
+/// recomputed (`None`: all of them), with the tallies of the others' digests in `others`.
+async fn store_results(
+    store: &mut Refresh,
+    settings: &DatabaseSettings,
+    cardinal: Option<CardinalPass>,
+    kz: KzOutcome,
+    incremental: Option<(&[i64], [Tally; 8])>,
+) -> Result<StoredResults, DomainError> {
     let mut found: BTreeMap<String, u64> = BTreeMap::new();
+    let cardinal_flags = cardinal.as_ref().map_or(&[][..], |pass| pass.flags.as_slice());
     for flag in cardinal_flags.iter().chain(&kz.flags) {
         *found.entry(flag.indicator.clone()).or_default() += 1;
     }
-    let cardinal_codes: Vec<&str> = settings.cardinal.enabled().into_iter().map(|c| c.as_str()).collect();
-    let kz_codes: Vec<String> = kz.coverage.iter().map(|row| row.indicator.clone()).collect();
-    let kz_codes: Vec<&str> = kz_codes.iter().map(String::as_str).collect();
-    let mut store = Refresh::begin(db, now).await?;
-    store.replace(&cardinal_codes, cardinal_flags).await?;
-    store.replace(&kz_codes, kz.flags).await?;
-    store.coverage(cardinal_coverage.into_iter().chain(kz.coverage).collect()).await?;
-    let stored = store.commit(last_change_id, &settings.sha256).await?;
-    Ok(RefreshReport { processes, found, stored, last_change_id })
+    let mut coverage = Vec::new();
+    let mut processes = 0;
+    let mut main_currency = None;
+    if let Some(pass) = cardinal {
+        let codes: Vec<&str> = settings.cardinal.enabled().into_iter().map(|c| c.as_str()).collect();
+        store.replace(&codes, pass.flags).await?;
+        for scope in [TENDER, DIRECT] {
+            let gone: Vec<i64> = pass.deleted.iter().filter(|(of, _)| *of == scope).map(|(_, id)| *id).collect();
+            store.delete_digests(scope, &gone).await?;
+        }
+        let (tenders, direct): (Vec<_>, Vec<_>) = pass.written.into_iter().partition(|(scope, _, _)| *scope == TENDER);
+        for (scope, digests) in [(TENDER, tenders), (DIRECT, direct)] {
+            store.write_digests(scope, digests.into_iter().map(|(_, id, text)| (id, text)).collect()).await?;
+        }
+        coverage.extend(pass.coverage);
+        processes = pass.processes;
+        main_currency = pass.main_currency;
+    }
+    let kz_codes = kazakhstan::enabled_codes(&settings.kazakhstan);
+    let buyer_digests: Vec<(i64, String)> = kz
+        .buyers
+        .iter()
+        .map(|(id, tallies)| {
+            let digest = BuyerDigest { tallies: tallies.clone() };
+            (*id, serde_json::to_string(&digest).expect("a digest serialises"))
+        })
+        .collect();
+    match incremental {
+        None => {
+            store.replace(&kz_codes, kz.flags).await?;
+            coverage.extend(kz.coverage);
+        }
+        Some((buyers, mut totals)) => {
+            store.replace_for_buyers(&kz_codes, buyers, kz.flags).await?;
+            store.delete_digests(BUYER, buyers).await?;
+            for (_, tallies) in &kz.buyers {
+                for (total, tally) in totals.iter_mut().zip(tallies) {
+                    total.merge(tally);
+                }
+            }
+            coverage.extend(kazakhstan::coverage_rows(&settings.kazakhstan, totals));
+        }
+    }
+    store.write_digests(BUYER, buyer_digests).await?;
+    store.coverage(coverage).await?;
+    Ok(StoredResults { processes, found, main_currency })
 }
 
-/// Refreshes the flags unless nothing they are computed from changed since the last refresh:
-/// no record changed in the change feed (flags' and findings' own changes aside) and the
-/// settings are the same. `None` when nothing needed doing.
+/// The tallies of every buyer's digest but `skip`'s; `Err` with the reason when one cannot be read.
+async fn buyer_totals(
+    db: &DatabaseConnection,
+    skip: &BTreeSet<i64>,
+) -> Result<Result<[Tally; 8], String>, DomainError> {
+    let mut totals: [Tally; 8] = Default::default();
+    let mut after = 0;
+    loop {
+        let rows = red_flags::store::digests(db, BUYER, after, DIGEST_PAGE).await?;
+        if rows.is_empty() {
+            return Ok(Ok(totals));
+        }
+        for (id, text) in rows {
+            after = id;
+            if skip.contains(&id) {
+                continue;
+            }
+            match serde_json::from_str::<BuyerDigest>(&text) {
+                Ok(digest) => {
+                    for (total, tally) in totals.iter_mut().zip(&digest.tallies) {
+                        total.merge(tally);
+                    }
+                }
+                Err(error) => return Ok(Err(format!("the digest of buyer {id} cannot be read: {error}"))),
+            }
+        }
+    }
+}
+
+/// Recomputes what changed since the last refresh: the processes and buyers the change feed
+/// names ([`domain::red_flags::affected`]), with the outlier indicators finished again over
+/// every process's digest. A full refresh instead when there was none before, the settings
+/// changed, a record was deleted, there are too many changes, or a digest cannot be read.
+/// `None` when nothing the indicators read changed.
 pub async fn refresh_if_changed(
     db: &DatabaseConnection,
     settings: &DatabaseSettings,
     now: DateTime<Utc>,
 ) -> Result<Option<RefreshReport>, DomainError> {
-    use domain::changes::ChangedEntity;
-    use domain::entities::unreliable_supplier;
-    use sea_orm::PaginatorTrait;
-    if let Some(state) = domain::red_flags::store::state(db).await?
-        && state.settings_sha256 == settings.sha256
-        && !domain::changes::any_after(db, state.last_change_id, &[ChangedEntity::RedFlag, ChangedEntity::Finding])
-            .await?
-        // The register is not in the change feed: its entries fetched since count as changes.
-        && unreliable_supplier::Entity::find()
-            .filter(unreliable_supplier::Column::FetchedAt.gt(state.refreshed_at))
-            .count(db)
-            .await?
-            == 0
-    {
-        return Ok(None);
+    let Some(state) = red_flags::store::state(db).await? else {
+        return full_refresh(db, settings, now, "no earlier refresh".to_owned()).await.map(Some);
+    };
+    if state.settings_sha256 != settings.sha256 {
+        return full_refresh(db, settings, now, "the settings changed".to_owned()).await.map(Some);
     }
-    refresh(db, settings, now).await.map(Some)
+    let last_change_id = domain::changes::last_sequence(db).await?;
+    let affected = match affected::since(db, state.last_change_id, state.refreshed_at, Default::default()).await? {
+        Affected::Nothing => return Ok(None),
+        Affected::Everything(reason) => return full_refresh(db, settings, now, reason).await.map(Some),
+        Affected::Some(records) => records,
+    };
+    let any_process = !(affected.tenders.is_empty() && affected.direct_contracts.is_empty());
+    let cardinal = if settings.cardinal.enabled().is_empty() || !any_process {
+        None
+    } else {
+        match cardinal_incremental(db, &settings.cardinal, state.main_currency.clone(), &affected, now).await? {
+            Ok(pass) => Some(pass),
+            Err(reason) => return full_refresh(db, settings, now, reason).await.map(Some),
+        }
+    };
+    let buyers: Vec<i64> = affected.buyers.iter().copied().collect();
+    let others = match buyer_totals(db, &affected.buyers).await? {
+        Ok(totals) => totals,
+        Err(reason) => return full_refresh(db, settings, now, reason).await.map(Some),
+    };
+    let kz = kazakhstan::compute_for_buyers(db, &settings.kazakhstan, &buyers).await?;
+    let rebuilt = cardinal.as_ref().map_or(0, |pass| pass.rebuilt);
+    let mut store = Refresh::begin(db, now).await?;
+    let report = store_results(&mut store, settings, cardinal, kz, Some((&buyers, others))).await?;
+    let main_currency = report.main_currency.or(state.main_currency);
+    let stored = store.commit(last_change_id, &settings.sha256, main_currency).await?;
+    Ok(Some(RefreshReport {
+        kind: RefreshKind::Incremental { changes: affected.changes, processes: rebuilt, buyers: buyers.len() as u64 },
+        processes: report.processes,
+        found: report.found,
+        stored,
+        last_change_id,
+    }))
 }

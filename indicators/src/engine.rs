@@ -1,6 +1,7 @@
 //! The indicators run together: a fold over releases into per-worker totals, a merge of the
 //! workers' totals, and a finish that compares organizations and processes with each other.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -16,18 +17,20 @@ use crate::settings::Settings;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Coverage {
     pub evaluated: u64,
-    pub not_applicable: BTreeMap<&'static str, u64>,
+    /// Reasons are the indicators' own words; borrowed while folding, owned once read back
+    /// from a digest.
+    pub not_applicable: BTreeMap<Cow<'static, str>, u64>,
 }
 
 impl Coverage {
     fn count(&mut self, applicability: Applicability) {
         match applicability {
             Applicability::Evaluated => self.evaluated += 1,
-            Applicability::NotApplicable(reason) => *self.not_applicable.entry(reason).or_default() += 1,
+            Applicability::NotApplicable(reason) => *self.not_applicable.entry(Cow::Borrowed(reason)).or_default() += 1,
         }
     }
 
-    fn merge(&mut self, other: Coverage) {
+    pub(crate) fn merge(&mut self, other: Coverage) {
         self.evaluated += other.evaluated;
         for (reason, count) in other.not_applicable {
             *self.not_applicable.entry(reason).or_default() += count;
@@ -39,15 +42,33 @@ impl Coverage {
 #[derive(Debug, Default)]
 pub struct Partial {
     pub sink: Sink,
-    spreads: Spreads,
-    wins: r025::Wins,
-    disqualifications: r038::Disqualifications,
-    varieties: r048::Varieties,
+    pub(crate) spreads: Spreads,
+    pub(crate) wins: r025::Wins,
+    pub(crate) disqualifications: r038::Disqualifications,
+    pub(crate) varieties: r048::Varieties,
     pub coverage: [Coverage; 11],
     /// Lines that were releases the indicators looked at.
     pub releases: u64,
     /// Lines skipped before any indicator: no ocid, a cancelled process, an excluded method.
-    pub skipped: BTreeMap<&'static str, u64>,
+    pub skipped: BTreeMap<Cow<'static, str>, u64>,
+}
+
+impl Partial {
+    /// Adds another worker's totals to these.
+    pub fn merge(&mut self, other: Partial) {
+        self.sink.flags.extend(other.sink.flags);
+        second_lowest::merge(&mut self.spreads, other.spreads);
+        r025::merge(&mut self.wins, other.wins);
+        r038::merge(&mut self.disqualifications, other.disqualifications);
+        r048::merge(&mut self.varieties, other.varieties);
+        for (mine, theirs) in self.coverage.iter_mut().zip(other.coverage) {
+            mine.merge(theirs);
+        }
+        self.releases += other.releases;
+        for (reason, count) in other.skipped {
+            *self.skipped.entry(reason).or_default() += count;
+        }
+    }
 }
 
 /// Everything a run found.
@@ -58,7 +79,7 @@ pub struct Outcome {
     pub meta: Meta,
     pub coverage: BTreeMap<Code, Coverage>,
     pub releases: u64,
-    pub skipped: BTreeMap<&'static str, u64>,
+    pub skipped: BTreeMap<Cow<'static, str>, u64>,
 }
 
 /// The enabled indicators, with what they share.
@@ -159,7 +180,7 @@ impl Engine {
         let ocid = match self.admits(release) {
             Ok(ocid) => ocid,
             Err(reason) => {
-                *partial.skipped.entry(reason).or_default() += 1;
+                *partial.skipped.entry(Cow::Borrowed(reason)).or_default() += 1;
                 return;
             }
         };
@@ -204,22 +225,16 @@ impl Engine {
         }
     }
 
+    /// The main currency, once fixed.
+    pub fn main_currency(&self) -> Option<&str> {
+        self.currency.get().map(String::as_str)
+    }
+
     /// Joins the workers' totals and raises the flags that compare them.
     pub fn finish(&self, partials: Vec<Partial>) -> Outcome {
         let mut all = self.partial();
         for partial in partials {
-            all.sink.flags.extend(partial.sink.flags);
-            second_lowest::merge(&mut all.spreads, partial.spreads);
-            r025::merge(&mut all.wins, partial.wins);
-            r038::merge(&mut all.disqualifications, partial.disqualifications);
-            r048::merge(&mut all.varieties, partial.varieties);
-            for (mine, theirs) in all.coverage.iter_mut().zip(partial.coverage) {
-                mine.merge(theirs);
-            }
-            all.releases += partial.releases;
-            for (reason, count) in partial.skipped {
-                *all.skipped.entry(reason).or_default() += count;
-            }
+            all.merge(partial);
         }
         let settings = &self.settings;
         let mut meta = Meta::new();

@@ -8,6 +8,7 @@
 
 pub mod catalogue;
 pub mod database;
+pub mod digest;
 pub mod engine;
 pub mod kazakhstan;
 pub mod merge;

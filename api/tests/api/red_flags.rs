@@ -290,3 +290,104 @@ async fn a_council_member_opens_a_draft_finding_from_a_flag() {
     let detail = app.get_json(&format!("/v1/red-flags/{id}")).await;
     assert_eq!(detail["findings"], json!([]));
 }
+
+/// What the stored coverage says, without when it was computed.
+async fn coverage_rows(app: &TestApp) -> Vec<(String, i64, String, i64, String)> {
+    domain::red_flags::query::coverage(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.indicator, row.evaluated, row.not_applicable, row.flags, row.settings))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_refresh_after_changes_recomputes_only_what_changed_and_agrees_with_a_full_one() {
+    use domain::entities::{bid, contract, organization, payment, tender};
+    use indicators::database::RefreshKind;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+    let app = flagged_app().await;
+    let settings = DatabaseSettings::project();
+
+    // One change of each kind an import makes: a tender's period, a bid's amount, a payment's
+    // amount, a supplier's registration day, a direct contract's value.
+    let r003 = app.get_json("/v1/red-flags?indicator=R003").await;
+    let tender_id = r003["items"][0]["tender_id"].as_i64().expect("R003 flags a tender");
+    let tender = tender::Entity::find_by_id(tender_id).one(&app.db).await.unwrap().unwrap();
+    let opens = tender.bids_open_at.expect("a flagged tender has a period");
+    let mut active: tender::ActiveModel = tender.into();
+    active.bids_close_at = Set(Some(opens + chrono::Duration::days(30)));
+    active.update(&app.db).await.unwrap();
+
+    let first_bid = bid::Entity::find().order_by_asc(bid::Column::Id).one(&app.db).await.unwrap().unwrap();
+    let doubled = first_bid.amount_minor * 2;
+    let mut active: bid::ActiveModel = first_bid.into();
+    active.amount_minor = Set(doubled);
+    active.update(&app.db).await.unwrap();
+
+    let paid = payment::Entity::find()
+        .filter(payment::Column::ContractId.is_not_null())
+        .order_by_asc(payment::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let contract_id = paid.contract_id.unwrap();
+    let inflated = paid.amount_minor * 1_000;
+    let mut active: payment::ActiveModel = paid.into();
+    active.amount_minor = Set(inflated);
+    active.update(&app.db).await.unwrap();
+
+    let signed = contract::Entity::find_by_id(contract_id).one(&app.db).await.unwrap().unwrap();
+    let supplier = organization::Entity::find_by_id(signed.supplier_id).one(&app.db).await.unwrap().unwrap();
+    let mut active: organization::ActiveModel = supplier.into();
+    active.registered_on = Set(Some(signed.signed_at.date_naive() - chrono::Duration::days(10)));
+    active.update(&app.db).await.unwrap();
+
+    let direct = contract::Entity::find()
+        .filter(contract::Column::TenderId.is_null())
+        .order_by_asc(contract::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let raised = direct.amount_minor * 3;
+    let mut active: contract::ActiveModel = direct.into();
+    active.amount_minor = Set(raised);
+    active.update(&app.db).await.unwrap();
+
+    let incremental = indicators::database::refresh_if_changed(&app.db, &settings, chrono::Utc::now())
+        .await
+        .unwrap()
+        .expect("records changed: the flags are recomputed");
+    let RefreshKind::Incremental { changes, processes, buyers } = &incremental.kind else {
+        panic!("five updates are followed one by one, not by a full refresh: {:?}", incremental.kind)
+    };
+    assert_eq!(*changes, 5);
+    assert!(*processes > 0 && *processes < incremental.processes, "{processes} of {}", incremental.processes);
+    assert!(*buyers > 0);
+    assert!(incremental.stored.cleared >= 1, "the lengthened tender's R003 flag is cleared: {:?}", incremental.stored);
+    let kz08 = app.get_json(&format!("/v1/red-flags?indicator=KZ08&contract_id={contract_id}")).await;
+    assert_eq!(kz08["total"], 1, "the inflated payment exceeds its contract: {kz08}");
+
+    // A full refresh over the same data finds exactly what the incremental one stored.
+    let coverage = coverage_rows(&app).await;
+    let full = refresh(&app.db, &settings, chrono::Utc::now()).await.unwrap();
+    assert_eq!(
+        (full.stored.raised, full.stored.refreshed, full.stored.cleared),
+        (0, 0, 0),
+        "the incremental refresh left the flags a full one finds"
+    );
+    assert_eq!(coverage_rows(&app).await, coverage, "and the coverage");
+
+    // A delete cannot be followed to what it was part of: the next refresh is a full one.
+    let gone = payment::Entity::find().order_by_desc(payment::Column::Id).one(&app.db).await.unwrap().unwrap();
+    payment::Entity::delete_by_id(gone.id).exec(&app.db).await.unwrap();
+    let after_delete =
+        indicators::database::refresh_if_changed(&app.db, &settings, chrono::Utc::now()).await.unwrap().unwrap();
+    assert!(
+        matches!(&after_delete.kind, RefreshKind::Full { reason } if reason.contains("deleted")),
+        "{:?}",
+        after_delete.kind
+    );
+}

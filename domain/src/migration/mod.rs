@@ -14,6 +14,7 @@ mod m0007_import_rejects;
 mod m0008_findings;
 mod m0009_outbox;
 mod m0010_red_flags;
+mod m0011_indicator_digests;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_findings::Migration),
             Box::new(m0009_outbox::Migration),
             Box::new(m0010_red_flags::Migration),
+            Box::new(m0011_indicator_digests::Migration),
         ]
     }
 }

@@ -4,7 +4,8 @@
 
 pub mod tables;
 
-pub use tables::{Severity, SubjectKind, indicator_coverage, red_flag, red_flag_state};
+pub use tables::{Severity, SubjectKind, indicator_coverage, indicator_digest, red_flag, red_flag_state};
+pub mod affected;
 pub mod query;
 pub mod store;
 

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
-use super::{Severity, SubjectKind, indicator_coverage, red_flag, red_flag_state};
+use super::{Severity, SubjectKind, indicator_coverage, indicator_digest, red_flag, red_flag_state};
 use crate::DomainError;
 
 /// A flag as an indicator raised it over the database.
@@ -66,6 +66,8 @@ pub struct Stored {
 
 /// Rows per multi-row INSERT: 18 columns each stays far below SQLite's 32,766 bind parameters.
 const INSERT_CHUNK: usize = 500;
+/// Ids per `IN (...)` list.
+const IN_CHUNK: usize = 5_000;
 
 /// One refresh of the stored flags, in one transaction: readers see the old flags or the new,
 /// never half of each.
@@ -90,11 +92,37 @@ impl Refresh {
     /// (written only if something changed, so the change feed carries real changes only), and
     /// flags of these indicators not found again are cleared.
     pub async fn replace(&mut self, indicators: &[&str], flags: Vec<NewFlag>) -> Result<(), DomainError> {
-        let txn = &self.txn;
         let existing = red_flag::Entity::find()
             .filter(red_flag::Column::Indicator.is_in(indicators.iter().copied()))
-            .all(txn)
+            .all(&self.txn)
             .await?;
+        self.replace_rows(existing, flags).await
+    }
+
+    /// [`Refresh::replace`] for the flags of `buyers` only: what an incremental refresh
+    /// recomputed. Every flag in `flags` must be about one of them.
+    pub async fn replace_for_buyers(
+        &mut self,
+        indicators: &[&str],
+        buyers: &[i64],
+        flags: Vec<NewFlag>,
+    ) -> Result<(), DomainError> {
+        let mut existing = Vec::new();
+        for chunk in buyers.chunks(IN_CHUNK) {
+            existing.extend(
+                red_flag::Entity::find()
+                    .filter(red_flag::Column::Indicator.is_in(indicators.iter().copied()))
+                    .filter(red_flag::Column::BuyerId.is_in(chunk.iter().copied()))
+                    .all(&self.txn)
+                    .await?,
+            );
+        }
+        self.replace_rows(existing, flags).await
+    }
+
+    /// Stores `flags` over `existing`, the stored flags they stand for.
+    async fn replace_rows(&mut self, existing: Vec<red_flag::Model>, flags: Vec<NewFlag>) -> Result<(), DomainError> {
+        let txn = &self.txn;
         let mut by_key: HashMap<Key, red_flag::Model> =
             existing.into_iter().map(|row| (key(&row.indicator, row.subject_kind, &row.subject_key), row)).collect();
         // Two flags with one key (an ocid on two input lines): the later stands.
@@ -198,21 +226,83 @@ impl Refresh {
         Ok(())
     }
 
-    /// Records the last change-feed id this refresh has read and the settings it used, and
-    /// commits.
-    pub async fn commit(self, last_change_id: i64, settings_sha256: &str) -> Result<Stored, DomainError> {
+    /// Removes every digest: a full refresh writes them all again.
+    pub async fn clear_digests(&mut self) -> Result<(), DomainError> {
+        indicator_digest::Entity::delete_many().exec(&self.txn).await?;
+        Ok(())
+    }
+
+    /// Removes the digests of these records of `scope`.
+    pub async fn delete_digests(&mut self, scope: &str, ids: &[i64]) -> Result<(), DomainError> {
+        for chunk in ids.chunks(IN_CHUNK) {
+            indicator_digest::Entity::delete_many()
+                .filter(indicator_digest::Column::Scope.eq(scope))
+                .filter(indicator_digest::Column::RecordId.is_in(chunk.iter().copied()))
+                .exec(&self.txn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Writes digests of `scope`, replacing any of the same records.
+    pub async fn write_digests(&mut self, scope: &str, digests: Vec<(i64, String)>) -> Result<(), DomainError> {
+        let ids: Vec<i64> = digests.iter().map(|(id, _)| *id).collect();
+        self.delete_digests(scope, &ids).await?;
+        let mut rows = digests
+            .into_iter()
+            .map(|(record_id, digest)| indicator_digest::ActiveModel {
+                scope: Set(scope.to_owned()),
+                record_id: Set(record_id),
+                digest: Set(digest),
+            })
+            .peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+            indicator_digest::Entity::insert_many(chunk).exec_without_returning(&self.txn).await?;
+        }
+        Ok(())
+    }
+
+    /// Records the last change-feed id this refresh has read, the settings it used and the
+    /// main currency it compared in, and commits.
+    pub async fn commit(
+        self,
+        last_change_id: i64,
+        settings_sha256: &str,
+        main_currency: Option<String>,
+    ) -> Result<Stored, DomainError> {
         red_flag_state::Entity::delete_by_id(1).exec(&self.txn).await?;
         red_flag_state::ActiveModel {
             id: Set(1),
             last_change_id: Set(last_change_id),
             settings_sha256: Set(settings_sha256.to_owned()),
             refreshed_at: Set(self.now),
+            main_currency: Set(main_currency),
         }
         .insert(&self.txn)
         .await?;
         self.txn.commit().await?;
         Ok(self.stored)
     }
+}
+
+/// Up to `limit` digests of `scope` with record ids above `after`, in id order.
+pub async fn digests(
+    db: &DatabaseConnection,
+    scope: &str,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<(i64, String)>, DomainError> {
+    Ok(indicator_digest::Entity::find()
+        .filter(indicator_digest::Column::Scope.eq(scope))
+        .filter(indicator_digest::Column::RecordId.gt(after))
+        .order_by_asc(indicator_digest::Column::RecordId)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.record_id, row.digest))
+        .collect())
 }
 
 /// What the stored flags were last computed from, if they ever were.

@@ -139,6 +139,31 @@ pub mod red_flag_state {
         pub last_change_id: i64,
         pub settings_sha256: String,
         pub refreshed_at: DateTimeUtc,
+        /// The currency cardinal's amount-comparing indicators compared in, once one was met:
+        /// an incremental refresh keeps it, as a full one over the same data would.
+        pub main_currency: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod indicator_digest {
+    use sea_orm::entity::prelude::*;
+
+    /// What the indicators took from one process or one buyer, to start an incremental refresh from.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "indicator_digests")]
+    pub struct Model {
+        /// `tender` or `direct` (a process, by its defining record), or `buyer`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub scope: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub record_id: i64,
+        /// JSON the indicators crate writes and reads.
+        pub digest: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

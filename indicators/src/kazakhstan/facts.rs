@@ -246,7 +246,7 @@ pub fn register_entry_ref(entry: &unreliable_supplier::Model) -> Value {
 }
 
 /// How many records an indicator judged, and why it could not judge the others.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     pub evaluated: u64,
     pub not_applicable: BTreeMap<String, u64>,
@@ -264,6 +264,14 @@ impl Tally {
     pub fn skip_many(&mut self, reason: &str, records: u64) {
         if records > 0 {
             *self.not_applicable.entry(reason.to_owned()).or_default() += records;
+        }
+    }
+
+    /// Adds another count to this one.
+    pub fn merge(&mut self, other: &Tally) {
+        self.evaluated += other.evaluated;
+        for (reason, count) in &other.not_applicable {
+            *self.not_applicable.entry(reason.clone()).or_default() += count;
         }
     }
 

@@ -20,7 +20,7 @@ use super::facts::{ContractFacts, kazakhstan_date};
 /// Contracts per page.
 pub const PAGE: u64 = 5_000;
 /// Ids per `IN (...)` list: well under SQLite's 32,766 bind parameters and PostgreSQL's 65,535.
-const IN_CHUNK: usize = 5_000;
+pub const IN_CHUNK: usize = 5_000;
 
 /// Which related rows the enabled indicators read.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,12 +41,20 @@ pub struct Walk {
     page_size: u64,
     /// The last contract read, as `(buyer_id, id)`.
     after: Option<(i64, i64)>,
+    /// Only these buyers' contracts (at most [`IN_CHUNK`]), or every buyer's.
+    buyers: Option<Vec<i64>>,
     done: bool,
 }
 
 impl Walk {
     pub fn new(page_size: u64) -> Self {
-        Walk { page_size: page_size.max(1), after: None, done: false }
+        Walk { page_size: page_size.max(1), after: None, buyers: None, done: false }
+    }
+
+    /// A walk over the contracts of `buyers` only (at most [`IN_CHUNK`] of them).
+    pub fn of_buyers(page_size: u64, buyers: Vec<i64>) -> Self {
+        debug_assert!(buyers.len() <= IN_CHUNK);
+        Walk { buyers: Some(buyers), ..Walk::new(page_size) }
     }
 
     /// The next page of contracts in `(buyer_id, id)` order; `None` once all are read.
@@ -67,6 +75,9 @@ impl Walk {
         let missing = self.page_size - page.len() as u64;
         if missing > 0 {
             let mut later = contract::Entity::find();
+            if let Some(buyers) = &self.buyers {
+                later = later.filter(contract::Column::BuyerId.is_in(buyers.iter().copied()));
+            }
             if let Some((buyer_id, _)) = self.after {
                 later = later.filter(contract::Column::BuyerId.gt(buyer_id));
             }

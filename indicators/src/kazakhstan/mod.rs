@@ -203,6 +203,9 @@ pub struct KzOutcome {
     pub flags: Vec<NewFlag>,
     /// One row per enabled indicator, in code order.
     pub coverage: Vec<CoverageRow>,
+    /// What each indicator could judge per buyer walked, in buyer order: an incremental
+    /// computation adds the buyers it did not walk from their digests.
+    pub buyers: Vec<(i64, [Tally; 8])>,
 }
 
 /// The per-buyer state of the walk: the buyer it is on and what KZ04 and KZ05 hold for it.
@@ -210,31 +213,37 @@ struct CurrentBuyer {
     buyer: organization::Model,
     parts: kz04_split_purchases::BuyerParts,
     years: kz05_single_source_share::BuyerYears,
+    /// Indexed as [`INDICATORS`].
+    tallies: [Tally; 8],
 }
 
 /// A computation in progress.
 struct Run<'s> {
     settings: &'s KzSettings,
-    /// Indexed as [`INDICATORS`].
-    tallies: [Tally; 8],
     flags: Vec<NewFlag>,
     current: Option<CurrentBuyer>,
+    buyers: Vec<(i64, [Tally; 8])>,
 }
 
 impl<'s> Run<'s> {
     fn new(settings: &'s KzSettings) -> Self {
-        Run { settings, tallies: Default::default(), flags: Vec::new(), current: None }
+        Run { settings, flags: Vec::new(), current: None, buyers: Vec::new() }
     }
 
     fn contract(&mut self, page: &Page, contract: &domain::entities::contract::Model) -> Result<(), DomainError> {
         let facts = page.facts(contract)?;
         if self.current.as_ref().is_none_or(|current| current.buyer.id != contract.buyer_id) {
             self.finish_buyer();
-            self.current =
-                Some(CurrentBuyer { buyer: facts.buyer.clone(), parts: Default::default(), years: Default::default() });
+            self.current = Some(CurrentBuyer {
+                buyer: facts.buyer.clone(),
+                parts: Default::default(),
+                years: Default::default(),
+                tallies: Default::default(),
+            });
         }
         let settings = self.settings;
-        let [t1, t2, t3, t4, _, t6, t7, t8] = &mut self.tallies;
+        let Some(current) = &mut self.current else { return Ok(()) };
+        let [t1, t2, t3, t4, _, t6, t7, t8] = &mut current.tallies;
         let found = [
             settings.kz01.as_ref().and_then(|s| kz01_unreliable_supplier::judge(s, &facts, t1)),
             settings.kz02.as_ref().and_then(|s| kz02_above_plan::judge(s, &facts, t2)),
@@ -244,20 +253,18 @@ impl<'s> Run<'s> {
             settings.kz08.as_ref().and_then(|s| kz08_payments::judge(s, &facts, t8)),
         ];
         self.flags.extend(found.into_iter().flatten());
-        if let Some(current) = &mut self.current {
-            if let Some(kz04) = &settings.kz04 {
-                kz04_split_purchases::collect(kz04, &facts, t4, &mut current.parts);
-            }
-            if settings.kz05.is_some() {
-                kz05_single_source_share::collect(&facts, &mut current.years);
-            }
+        if let Some(kz04) = &settings.kz04 {
+            kz04_split_purchases::collect(kz04, &facts, t4, &mut current.parts);
+        }
+        if settings.kz05.is_some() {
+            kz05_single_source_share::collect(&facts, &mut current.years);
         }
         Ok(())
     }
 
     /// Judges the buyer the walk is leaving.
     fn finish_buyer(&mut self) {
-        let Some(current) = self.current.take() else { return };
+        let Some(mut current) = self.current.take() else { return };
         if let Some(kz04) = &self.settings.kz04 {
             kz04_split_purchases::finish(kz04, &current.buyer, current.parts, &mut self.flags);
         }
@@ -266,26 +273,41 @@ impl<'s> Run<'s> {
                 kz05,
                 &current.buyer,
                 current.years,
-                &mut self.tallies[4],
+                &mut current.tallies[4],
                 &mut self.flags,
             );
         }
+        self.buyers.push((current.buyer.id, current.tallies));
     }
 
     fn outcome(mut self) -> KzOutcome {
         self.finish_buyer();
         let mut flags = self.flags;
         flags.sort_by(|a, b| (&a.indicator, &a.subject_key).cmp(&(&b.indicator, &b.subject_key)));
-        let coverage = self
-            .settings
-            .entries()
-            .into_iter()
-            .zip(self.tallies)
-            .filter(|((_, enabled, _), _)| *enabled)
-            .map(|((indicator, _, settings), tally)| tally.into_row(indicator.code, settings_json(&settings)))
-            .collect();
-        KzOutcome { flags, coverage }
+        let mut totals: [Tally; 8] = Default::default();
+        for (_, tallies) in &self.buyers {
+            for (total, tally) in totals.iter_mut().zip(tallies) {
+                total.merge(tally);
+            }
+        }
+        KzOutcome { flags, coverage: coverage_rows(self.settings, totals), buyers: self.buyers }
     }
+}
+
+/// The coverage rows of the enabled indicators from their tallies (indexed as [`INDICATORS`]).
+pub fn coverage_rows(settings: &KzSettings, tallies: [Tally; 8]) -> Vec<CoverageRow> {
+    settings
+        .entries()
+        .into_iter()
+        .zip(tallies)
+        .filter(|((_, enabled, _), _)| *enabled)
+        .map(|((indicator, _, settings), tally)| tally.into_row(indicator.code, settings_json(&settings)))
+        .collect()
+}
+
+/// The codes of the enabled indicators.
+pub fn enabled_codes(settings: &KzSettings) -> Vec<&'static str> {
+    settings.entries().into_iter().filter(|(_, enabled, _)| *enabled).map(|(indicator, _, _)| indicator.code).collect()
 }
 
 /// Computes every enabled indicator over the database. Reads in bounded batches (keyset pages
@@ -294,6 +316,35 @@ impl<'s> Run<'s> {
 /// page, only the current buyer's small aggregates and the flags found.
 pub async fn compute(db: &DatabaseConnection, settings: &KzSettings) -> Result<KzOutcome, DomainError> {
     compute_in_pages(db, settings, load::PAGE).await
+}
+
+/// [`compute`] over the contracts of `buyers` only: the flags and tallies of those buyers, as
+/// a computation over every buyer would find them (each indicator judges one buyer's contracts
+/// at a time).
+pub async fn compute_for_buyers(
+    db: &DatabaseConnection,
+    settings: &KzSettings,
+    buyers: &[i64],
+) -> Result<KzOutcome, DomainError> {
+    let mut run = Run::new(settings);
+    if settings.any() {
+        let needs = settings.needs();
+        let mut sorted = buyers.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        // Chunks in ascending order keep the walk in buyer order across them.
+        for chunk in sorted.chunks(load::IN_CHUNK) {
+            let mut walk = Walk::of_buyers(load::PAGE, chunk.to_vec());
+            while let Some(contracts) = walk.next(db).await? {
+                let mut page = Page::load(db, contracts, needs).await?;
+                let contracts = std::mem::take(&mut page.contracts);
+                for contract in &contracts {
+                    run.contract(&page, contract)?;
+                }
+            }
+        }
+    }
+    Ok(run.outcome())
 }
 
 /// [`compute`] with pages of `page_size` contracts: the outcome is the same for any size.

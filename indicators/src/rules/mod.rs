@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use crate::release::{Release, Tender};
 
 /// An indicator's code, as cardinal names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Code {
     R003,
     R018,
@@ -82,7 +82,7 @@ impl Code {
 }
 
 /// What a flag is about: a contracting process or one of its organizations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Group {
     /// Keyed by `ocid`.
     Ocid,
@@ -125,7 +125,7 @@ pub struct Flag {
 }
 
 /// The facts behind a flag.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
     /// The contracting process, for flags raised over one.
     pub ocid: Option<String>,
@@ -177,7 +177,7 @@ pub enum Applicability {
 pub type Meta = Vec<(Code, Vec<(String, f64)>)>;
 
 /// A running ratio: `numerator / denominator` summed over releases (a mediant).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fraction {
     pub numerator: usize,
     pub denominator: usize,

@@ -16,11 +16,17 @@ use crate::settings::R038;
 use crate::stats::{Sample, upper_fence};
 
 /// Disqualified over submitted bids, per organization of each group.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Disqualifications {
     pub buyer: HashMap<String, Fraction>,
     pub procuring_entity: HashMap<String, Fraction>,
     pub tenderer: HashMap<String, Fraction>,
+}
+
+impl Disqualifications {
+    pub fn is_empty(&self) -> bool {
+        self.buyer.is_empty() && self.procuring_entity.is_empty() && self.tenderer.is_empty()
+    }
 }
 
 fn add(map: &mut HashMap<String, Fraction>, id: &str, numerator: usize, denominator: usize) {
