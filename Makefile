@@ -9,8 +9,9 @@
 #   make bench     1M contracts + 5M payments on SQLite and PostgreSQL, open-loop HTTP load, and
 #                  importing 5M payments from CSV beside sqlite3 .import and psql \copy, reads under a
 #                  login flood, the audit log's heads, proofs and verification at 100k and 1M
-#                  events, the findings workflow, and the red-flag indicators on 500k OCDS
-#                  releases beside OCP's cardinal (not a test)
+#                  events, the findings workflow, the red-flag indicators on 500k OCDS
+#                  releases beside OCP's cardinal, and the red-flag refresh after a small import
+#                  into 200k contracts + 1M payments beside a full one (not a test)
 #   make build     release build of the `scrutiny` binary (target/release/scrutiny)
 #   make clean     remove build output and the demo database
 
@@ -55,6 +56,7 @@ bench:
 	scripts/bench-auth.sh
 	scripts/bench-findings.sh
 	scripts/bench-indicators.sh
+	scripts/bench-red-flags.sh
 
 conformance:
 	scripts/conformance.sh

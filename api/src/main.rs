@@ -45,9 +45,9 @@ enum Command {
     /// Signing keys for access tokens and the audit log.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Recompute the red flags over the database (also done after `seed`, after every
-    /// `import`, and by `serve` after each scheduled import).
-    RedFlags,
+    /// Recompute the red flags over the database, every process and buyer (`seed`, every
+    /// `import`, and `serve` after each scheduled import recompute only what changed).
+    RedFlags(RedFlagsArgs),
     /// Compute OCP cardinal's red-flag indicators over OCDS compiled releases, one per line
     /// (`-` reads standard input; gzip is read as such), or over release or record packages,
     /// compiled first. Prints cardinal's JSON result: `{"OCID": {ocid: {"R003": 1.0}},
@@ -55,6 +55,15 @@ enum Command {
     /// is reported on standard error with its line and column, and the other lines still count.
     /// Touches no database.
     Indicators(IndicatorsArgs),
+}
+
+#[derive(clap::Args)]
+struct RedFlagsArgs {
+    /// Recompute only what changed since the last refresh, as an import does: the processes
+    /// and buyers the change feed names (everything when the settings changed or a record was
+    /// deleted; nothing when nothing changed).
+    #[arg(long)]
+    if_changed: bool,
 }
 
 #[derive(clap::Args)]
@@ -248,8 +257,8 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Recomputes the red flags with the configured settings and logs what changed.
-/// With `only_if_changed`, not when neither the records nor the settings changed since.
+/// Recomputes the red flags with the configured settings and logs what changed. With
+/// `only_if_changed`, only what changed since the last refresh, and nothing when nothing did.
 async fn refresh_red_flags(
     db: &sea_orm::DatabaseConnection,
     settings: &Settings,
@@ -345,10 +354,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             refresh_red_flags(&db, &settings, true).await?;
         }
-        Command::RedFlags => {
+        Command::RedFlags(args) => {
             let db = connect().await?;
             db::migrate(&db).await.context("migrating")?;
-            refresh_red_flags(&db, &settings, false).await?;
+            refresh_red_flags(&db, &settings, args.if_changed).await?;
         }
         Command::Import(args) => {
             // An import is one writer whose batches follow each other. One connection keeps

@@ -136,16 +136,22 @@ impl Page {
             |organization| organization.id,
         );
         let parents = if needs.parents {
-            let parent_ids: BTreeSet<i64> = organizations
-                .values()
-                .filter_map(|organization| organization.parent_id)
-                .filter(|id| !organizations.contains_key(id))
-                .collect();
-            find_in::<organization::Entity>(db, organization::Column::Id, &set(&parent_ids))
-                .await?
-                .into_iter()
-                .map(|organization| (organization.id, organization))
-                .collect()
+            let parent_ids: BTreeSet<i64> =
+                organizations.values().filter_map(|organization| organization.parent_id).collect();
+            // A parent that is a buyer or supplier on this page is held already; the others are
+            // read. Every parent is in the map either way, so the evidence does not depend on
+            // which contracts share a page.
+            let (held, missing): (BTreeSet<i64>, BTreeSet<i64>) =
+                parent_ids.into_iter().partition(|id| organizations.contains_key(id));
+            let mut parents: BTreeMap<i64, organization::Model> =
+                held.into_iter().filter_map(|id| organizations.get(&id).map(|o| (id, o.clone()))).collect();
+            parents.extend(
+                find_in::<organization::Entity>(db, organization::Column::Id, &set(&missing))
+                    .await?
+                    .into_iter()
+                    .map(|organization| (organization.id, organization)),
+            );
+            parents
         } else {
             BTreeMap::new()
         };

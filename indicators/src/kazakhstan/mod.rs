@@ -390,7 +390,7 @@ pub fn catalogue(settings: &KzSettings) -> Vec<IndicatorInfo> {
 mod tests {
     use chrono::{DateTime, Utc};
     use domain::entities::{ContractStatus, OrganizationKind, ProcurementMethod, contract, organization};
-    use sea_orm::{ActiveModelTrait, Set};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
     use super::*;
 
@@ -465,6 +465,21 @@ mod tests {
                     contract(&db, key, *buyer, supplier, method).await;
                 }
             }
+            // A quasi-public group: its parent buys too, so the parent is on some pages as a
+            // buyer and on others only as the parent of the buyer and supplier of a KZ07 case.
+            let parent = organization(&db, "5", OrganizationKind::QuasiPublic).await;
+            let member = organization(&db, "6", OrganizationKind::QuasiPublic).await;
+            let sibling = organization(&db, "7", OrganizationKind::Supplier).await;
+            for child in [member, sibling] {
+                let mut active: organization::ActiveModel =
+                    organization::Entity::find_by_id(child).one(&db).await.unwrap().unwrap().into();
+                active.parent_id = Set(Some(parent));
+                active.update(&db).await.unwrap();
+            }
+            for (buyer, seller) in [(parent, supplier), (member, sibling), (parent, supplier)] {
+                key += 1;
+                contract(&db, key, buyer, seller, ProcurementMethod::OpenTender).await;
+            }
 
             let mut walk = Walk::new(2);
             let mut seen = Vec::new();
@@ -482,6 +497,7 @@ mod tests {
             let kz05: Vec<Option<i64>> =
                 whole.flags.iter().filter(|flag| flag.indicator == "KZ05").map(|flag| flag.buyer_id).collect();
             assert_eq!(kz05, [Some(buyers[1])]);
+            assert!(whole.flags.iter().any(|flag| flag.indicator == "KZ07"), "the group's case is flagged");
             for page_size in [1, 2, 3, 5] {
                 assert_eq!(compute_in_pages(&db, &KzSettings::all(), page_size).await.unwrap(), whole, "{page_size}");
             }
