@@ -6,6 +6,8 @@
 #   make fmt       format the code
 #   make openapi   regenerate openapi/openapi.yaml from the code
 #   make conformance  schemathesis (every check) against a live server over the demo data
+#   make clients   Python (openapi-python-client) and TypeScript (openapi-typescript) clients from
+#                  the spec, and a smoke test of the Python one against a live server
 #   make bench     1M contracts + 5M payments on SQLite and PostgreSQL, open-loop HTTP load, and
 #                  importing 5M payments from CSV beside sqlite3 .import and psql \copy, reads under a
 #                  login flood, the audit log's heads, proofs and verification at 100k and 1M
@@ -22,7 +24,7 @@ BIND ?= 127.0.0.1:8080
 TEST_RUNNER := $(if $(shell command -v cargo-nextest),cargo nextest run --no-fail-fast,cargo test)
 PG_FILTER := $(if $(shell command -v cargo-nextest),-E 'kind(test)',--tests)
 
-.PHONY: run test lint fmt openapi build clean conformance bench
+.PHONY: run test lint fmt openapi build clean conformance clients bench
 
 build:
 	cargo build --release --bin scrutiny
@@ -48,6 +50,9 @@ fmt:
 
 openapi:
 	cargo run --quiet --bin scrutiny -- openapi > openapi/openapi.yaml
+
+clients:
+	scripts/clients.sh
 
 bench:
 	scripts/bench.sh

@@ -105,6 +105,16 @@ pub struct Settings {
     pub http2_max_concurrent_streams: u32,
     /// Exports, bulk downloads, searches and aggregates served at once; past it, 503.
     pub expensive_concurrency: usize,
+    /// Extra trusted CA certificates (PEM) for upstreams with a certificate of their own
+    /// (goszakup), for `scrutiny import` and `serve`'s scheduled imports alike.
+    pub ca_bundle: Option<PathBuf>,
+    /// Seconds before a request to an upstream times out (connect, send, read the body).
+    pub upstream_timeout_seconds: u64,
+    /// The largest upstream response read, in bytes; a larger one fails the request unread.
+    pub upstream_max_body_bytes: u64,
+    /// The largest OCDS release, record or document an import takes, in bytes of
+    /// decompressed input; a larger one is a reject naming its line, never held whole.
+    pub ocds_max_release_bytes: u64,
 }
 
 /// A secret from the configuration; its `Debug` hides it.
@@ -184,6 +194,10 @@ impl Default for Settings {
             idle_timeout_seconds: 30,
             http2_max_concurrent_streams: 100,
             expensive_concurrency: 8,
+            ca_bundle: None,
+            upstream_timeout_seconds: 60,
+            upstream_max_body_bytes: importers::http::DEFAULT_MAX_BODY_BYTES,
+            ocds_max_release_bytes: importers::sources::ocds::DEFAULT_MAX_RELEASE_BYTES,
         }
     }
 }
@@ -193,6 +207,16 @@ impl Default for Settings {
 pub struct ConfigError(#[from] Box<figment::Error>);
 
 impl Settings {
+    /// How imports talk to upstreams: the same for `scrutiny import` and scheduled imports.
+    pub fn upstream(&self) -> importers::http::HttpOptions {
+        importers::http::HttpOptions {
+            ca_bundle: self.ca_bundle.clone(),
+            timeout: std::time::Duration::from_secs(self.upstream_timeout_seconds.max(1)),
+            max_body_bytes: self.upstream_max_body_bytes.max(1),
+            ..Default::default()
+        }
+    }
+
     /// Reads the layers. `file` overrides the default file name; a missing file is fine.
     pub fn load(file: Option<PathBuf>) -> Result<Settings, ConfigError> {
         let file = file

@@ -1,6 +1,6 @@
 //! Shapes shared by many responses.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use poem::Request;
 use poem_openapi::{Enum, Object};
 
@@ -68,7 +68,7 @@ pub struct Provenance {
     /// The record's identifier in that source.
     pub upstream_id: String,
     /// When the record was read from the source (RFC 3339, UTC).
-    pub fetched_at: DateTime<Utc>,
+    pub fetched_at: Timestamp,
     /// SHA-256 (hex) of the record as the source delivered it.
     pub content_hash: String,
     /// The import run that last wrote the record: `/v1/imports/{import_run_id}`.
@@ -84,7 +84,7 @@ impl Provenance {
         content_hash: String,
         import_run_id: Option<i64>,
     ) -> Self {
-        Provenance { source, upstream_id, fetched_at, content_hash, import_run_id }
+        Provenance { source, upstream_id, fetched_at: fetched_at.into(), content_hash, import_run_id }
     }
 }
 
@@ -129,9 +129,9 @@ pub struct Money {
     pub currency: String,
     /// Whether the amount includes VAT (goszakup amounts do; zakup.sk.kz amounts do not).
     pub vat_included: bool,
-    /// Tenge per unit of the currency when the amount was fixed; `"1"` for tenge. Absent on
-    /// sums of amounts fixed on different days.
-    #[oai(skip_serializing_if_is_none)]
+    /// Tenge per unit of the currency when the amount was fixed; `"1"` for tenge. `null` when
+    /// no rate is known (an OCDS publication in pesos gives none) and on sums of amounts fixed
+    /// on different days.
     pub exchange_rate: Option<String>,
 }
 
@@ -141,7 +141,11 @@ impl Money {
             amount: format_minor_units(minor_units),
             currency: currency.to_owned(),
             vat_included,
-            exchange_rate: Some(exchange_rate.to_owned()),
+            // Importers store 0 where the source gives no rate: a rate of zero tenge is not one.
+            exchange_rate: exchange_rate
+                .parse::<rust_decimal::Decimal>()
+                .map_or(true, |rate| !rate.is_zero())
+                .then(|| exchange_rate.to_owned()),
         }
     }
 
@@ -290,6 +294,90 @@ impl poem_openapi::types::ParseFromJSON for Timestamp {
                 Ok(Timestamp(parsed.with_timezone(&Utc)))
             }
             other => Err(poem_openapi::types::ParseError::expected_type(other)),
+        }
+    }
+}
+
+/// A calendar day as the API writes and reads it: `YYYY-MM-DD`, declared with OpenAPI's
+/// standard `format: date` (poem-openapi's own `NaiveDate` declares `naive-date`, which no
+/// generator knows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(pub NaiveDate);
+
+impl From<NaiveDate> for Day {
+    fn from(day: NaiveDate) -> Self {
+        Day(day)
+    }
+}
+
+impl From<Day> for NaiveDate {
+    fn from(day: Day) -> Self {
+        day.0
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Day {
+    fn parse(text: &str) -> poem_openapi::types::ParseResult<Self> {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Day).map_err(poem_openapi::types::ParseError::custom)
+    }
+}
+
+impl poem_openapi::types::Type for Day {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        "string_date".into()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(poem_openapi::registry::MetaSchema::new_with_format(
+            "string", "date",
+        )))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl poem_openapi::types::ToJSON for Day {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(self.0.format("%Y-%m-%d").to_string()))
+    }
+}
+
+impl poem_openapi::types::ParseFromJSON for Day {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value.unwrap_or_default() {
+            serde_json::Value::String(text) => Day::parse(&text),
+            other => Err(poem_openapi::types::ParseError::expected_type(other)),
+        }
+    }
+}
+
+impl poem_openapi::types::ParseFromParameter for Day {
+    fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
+        Day::parse(value)
+    }
+}
+
+impl poem_openapi::types::ParseFromMultipartField for Day {
+    async fn parse_from_multipart(field: Option<poem::web::Field>) -> poem_openapi::types::ParseResult<Self> {
+        match field {
+            Some(field) => Day::parse(&field.text().await.map_err(poem_openapi::types::ParseError::custom)?),
+            None => Err(poem_openapi::types::ParseError::expected_input()),
         }
     }
 }

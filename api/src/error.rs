@@ -308,7 +308,7 @@ pub fn problem_for(error: &poem::Error) -> Problem {
 }
 
 /// poem-openapi's parse and validation messages in a person's words: what is wrong and what
-/// is allowed (`failed to parse "string_naive-date": … (occurred while parsing …)` becomes
+/// is allowed (`failed to parse "string_date": … (occurred while parsing …)` becomes
 /// "must be a day as YYYY-MM-DD…", `verification failed. maximum(100, exclusive: false)`
 /// becomes "must be at most 100").
 pub fn plain_reason(reason: &str) -> String {
@@ -321,7 +321,9 @@ pub fn plain_reason(reason: &str) -> String {
     }
     let kind = reason.strip_prefix("failed to parse \"").and_then(|rest| rest.split('"').next()).unwrap_or("");
     match kind {
-        k if k.contains("naive-date") => "must be a day as YYYY-MM-DD, between 1900-01-01 and 2100-12-31".to_owned(),
+        "string_date" | "optional_string_date" => {
+            "must be a day as YYYY-MM-DD, between 1900-01-01 and 2100-12-31".to_owned()
+        }
         k if k.contains("date-time") => "must be a time in RFC 3339, such as 2026-03-27T05:00:00Z".to_owned(),
         k if k.starts_with("integer") => "must be a whole number".to_owned(),
         k if k.starts_with("boolean") => "must be true or false".to_owned(),
@@ -371,7 +373,7 @@ mod plain_words {
     fn framework_messages_read_as_what_is_wrong_and_what_is_allowed() {
         let cases = [
             (
-                "failed to parse \"string_naive-date\": input contains invalid characters (occurred while parsing \"optional_string_naive-date\")",
+                "failed to parse \"string_date\": input contains invalid characters (occurred while parsing \"optional_string_date\")",
                 "must be a day as YYYY-MM-DD, between 1900-01-01 and 2100-12-31",
             ),
             ("verification failed. maximum(100, exclusive: false)", "must be at most 100"),

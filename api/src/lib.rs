@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod preconditions;
 pub mod routes;
 pub mod schedule;
+pub mod spec;
 pub mod startup;
 pub mod telemetry;
 pub mod vocab;

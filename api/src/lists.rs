@@ -146,7 +146,8 @@ pub const FIRST_DAY: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a d
 pub const LAST_DAY: NaiveDate = NaiveDate::from_ymd_opt(2100, 12, 31).expect("a day");
 
 /// Checks that a date filter is within [`FIRST_DAY`] and [`LAST_DAY`].
-pub fn check_date(name: &str, date: Option<NaiveDate>) -> ApiResult<()> {
+pub fn check_date(name: &str, date: Option<impl Into<NaiveDate>>) -> ApiResult<()> {
+    let date: Option<NaiveDate> = date.map(Into::into);
     match date {
         Some(date) if !(FIRST_DAY..=LAST_DAY).contains(&date) => Err(ApiError::invalid_param(
             name,
@@ -157,7 +158,8 @@ pub fn check_date(name: &str, date: Option<NaiveDate>) -> ApiResult<()> {
 }
 
 /// Checks a date range's bounds and order.
-pub fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<()> {
+pub fn check_dates(from: Option<impl Into<NaiveDate>>, to: Option<impl Into<NaiveDate>>) -> ApiResult<()> {
+    let (from, to): (Option<NaiveDate>, Option<NaiveDate>) = (from.map(Into::into), to.map(Into::into));
     check_date("date_from", from)?;
     check_date("date_to", to)?;
     match (from, to) {

@@ -152,8 +152,9 @@ struct ImportArgs {
     /// No progress bars (they are drawn only on a terminal anyway).
     #[arg(long, global = true)]
     quiet: bool,
-    /// Extra trusted CA certificates (PEM), for upstreams with their own certificate.
-    #[arg(long, global = true, env = "SCRUTINY_CA_BUNDLE")]
+    /// Extra trusted CA certificates (PEM), for upstreams with their own certificate
+    /// (default: the `ca_bundle` setting, also SCRUTINY_CA_BUNDLE).
+    #[arg(long, global = true)]
     ca_bundle: Option<PathBuf>,
     /// Requests in flight at once to the upstream.
     #[arg(long, global = true, default_value_t = 4)]
@@ -161,9 +162,17 @@ struct ImportArgs {
     /// Retries of a failed request (429, 5xx, timeouts) before the run fails.
     #[arg(long, global = true, default_value_t = 5)]
     max_retries: u32,
-    /// Seconds before a request times out.
-    #[arg(long, global = true, default_value_t = 60)]
-    timeout: u64,
+    /// Seconds before a request times out (default: the `upstream_timeout_seconds` setting, 60).
+    #[arg(long, global = true)]
+    timeout: Option<u64>,
+    /// The largest upstream response read, in bytes (default: the `upstream_max_body_bytes`
+    /// setting, 64 MiB); a larger one fails the run, which the next run resumes.
+    #[arg(long, global = true)]
+    max_body_bytes: Option<u64>,
+    /// The largest OCDS release an input may hold, in bytes (default: the
+    /// `ocds_max_release_bytes` setting, 64 MiB); a larger one is a reject naming its line.
+    #[arg(long, global = true)]
+    max_release_bytes: Option<u64>,
     /// Do not recompute the red flags after the import (run `scrutiny red-flags` later): for
     /// a series of imports, or to time the import alone.
     #[arg(long, global = true)]
@@ -372,7 +381,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .with_context(|| format!("connecting to {}", settings.database_url))?;
             db::migrate(&db).await.context("migrating")?;
             let recompute = !args.no_red_flags;
-            let summary = import(&db, args).await?;
+            let summary = import(&db, &settings, args).await?;
             print_summary(&summary);
             if recompute {
                 refresh_red_flags(&db, &settings, true).await?;
@@ -388,7 +397,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn import(db: &sea_orm::DatabaseConnection, args: ImportArgs) -> anyhow::Result<importers::Summary> {
+async fn import(
+    db: &sea_orm::DatabaseConnection,
+    settings: &Settings,
+    args: ImportArgs,
+) -> anyhow::Result<importers::Summary> {
     use importers::runs::{Secret, SourceSpec};
     use std::io::IsTerminal;
 
@@ -397,13 +410,16 @@ async fn import(db: &sea_orm::DatabaseConnection, args: ImportArgs) -> anyhow::R
         report: args.report,
         progress: !args.quiet && std::io::stderr().is_terminal(),
         batch_size: args.batch_size.max(1),
+        max_release_bytes: args.max_release_bytes.unwrap_or(settings.ocds_max_release_bytes).max(1),
     };
+    let defaults = settings.upstream();
     let http = importers::http::HttpOptions {
-        ca_bundle: args.ca_bundle,
-        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+        ca_bundle: args.ca_bundle.or(defaults.ca_bundle),
+        timeout: args.timeout.map_or(defaults.timeout, |seconds| std::time::Duration::from_secs(seconds.max(1))),
         max_retries: args.max_retries,
         concurrency: args.concurrency.max(1),
-        ..Default::default()
+        max_body_bytes: args.max_body_bytes.map_or(defaults.max_body_bytes, |bytes| bytes.max(1)),
+        ..defaults
     };
     let spec = match args.source {
         ImportSource::Goszakup { base_url, token, only } => {

@@ -15,11 +15,15 @@ use crate::config::ScheduledImport;
 use importers::RunOptions;
 use importers::http::HttpOptions;
 
-/// Starts one task per scheduled import; the first run starts at once. After each import the
-/// red flags are recomputed, one refresh at a time.
+/// Starts one task per scheduled import; the first run starts at once. Each talks to its
+/// upstream with `http`, the settings `scrutiny import` uses (CA bundle, timeout, body limit),
+/// and takes OCDS releases up to `max_release_bytes`.
+/// After each import the red flags are recomputed, one refresh at a time.
 pub fn spawn(
     db: DatabaseConnection,
     imports: &[ScheduledImport],
+    http: HttpOptions,
+    max_release_bytes: u64,
     indicators: Arc<DatabaseSettings>,
 ) -> Vec<JoinHandle<()>> {
     let refreshing = Arc::new(tokio::sync::Mutex::new(()));
@@ -30,14 +34,15 @@ pub fn spawn(
             let db = db.clone();
             let indicators = indicators.clone();
             let refreshing = refreshing.clone();
+            let http = http.clone();
             tokio::spawn(async move {
                 let every = Duration::from_secs(scheduled.every_minutes.max(1) * 60);
                 let source = scheduled.spec.name();
                 loop {
                     tracing::info!(source, "scheduled import starting");
                     // Rejects stay in the database (`/v1/imports/{id}/rejects`); no report file.
-                    let options = RunOptions { write_report: false, ..RunOptions::default() };
-                    match importers::runs::run(&db, &scheduled.spec, &HttpOptions::default(), options).await {
+                    let options = RunOptions { write_report: false, max_release_bytes, ..RunOptions::default() };
+                    match importers::runs::run(&db, &scheduled.spec, &http, options).await {
                         Ok(summary) => tracing::info!(
                             source,
                             import_run = summary.import_run_id,

@@ -34,6 +34,7 @@ use crate::routes::organizations::OrganizationsApi;
 use crate::routes::participation::ParticipationApi;
 use crate::routes::payments::PaymentsApi;
 use crate::routes::plan_items::PlanItemsApi;
+use crate::routes::records::RecordsApi;
 use crate::routes::red_flags::RedFlagsApi;
 use crate::routes::scrutiny_stats::ScrutinyStatsApi;
 use crate::routes::search::SearchApi;
@@ -59,6 +60,7 @@ type OpenDataApis = (
     SearchApi,
     OcdsApi,
     ChangesApi,
+    RecordsApi,
 );
 
 /// People: tokens, accounts and public councils.
@@ -203,6 +205,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
         SearchApi { db: db.clone() },
         OcdsApi { db: db.clone() },
         ChangesApi { db: db.clone() },
+        RecordsApi { db: db.clone() },
     );
     let people = (
         AuthApi { auth: state.auth.clone(), trust_forwarded_for: state.trust_forwarded_for },
@@ -242,12 +245,17 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
     )
     .summary("Public scrutiny of state and quasi-public spending in Kazakhstan")
     .description(DESCRIPTION)
-    .license(poem_openapi::LicenseObject::new("MIT"))
+    .license(poem_openapi::LicenseObject::new("MIT").url("https://opensource.org/license/mit"))
 }
 
 /// The spec as YAML, built without a database.
 pub fn openapi_yaml() -> String {
-    api_service(&AppState::for_spec()).spec_yaml()
+    crate::spec::yaml(&crate::spec::for_clients(&api_service(&AppState::for_spec()).spec_yaml()))
+}
+
+/// An endpoint answering one fixed document.
+fn document(content_type: &'static str, body: String) -> impl Endpoint + 'static {
+    poem::endpoint::make_sync(move |_| poem::Response::builder().content_type(content_type).body(body.clone()))
 }
 
 /// Every route, wrapped in the middleware every request passes through.
@@ -255,9 +263,10 @@ pub fn routes(state: &AppState, settings: &Settings) -> impl Endpoint + 'static 
     let metrics = state.metrics.clone();
     let api = api_service(state);
     let routes_index = RouteIndex::from_spec(&api.spec());
+    let spec = crate::spec::for_clients(&api.spec_yaml());
     let app = Route::new()
-        .at("/openapi.json", api.spec_endpoint())
-        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .at("/openapi.json", document("application/json; charset=utf-8", crate::spec::json(&spec)))
+        .at("/openapi.yaml", document("application/yaml; charset=utf-8", crate::spec::yaml(&spec)))
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
         .with(poem::middleware::CatchPanic::new().with_handler(crate::middleware::panic_problem))
@@ -345,8 +354,13 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish (up to 10 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let mut schedule =
-            crate::schedule::spawn(self.state.db.clone(), &self.settings.imports, self.state.indicators.clone());
+        let mut schedule = crate::schedule::spawn(
+            self.state.db.clone(),
+            &self.settings.imports,
+            self.settings.upstream(),
+            self.settings.ocds_max_release_bytes,
+            self.state.indicators.clone(),
+        );
         schedule.push(crate::schedule::spawn_deadlines(
             self.state.findings.clone(),
             Duration::from_secs(self.settings.deadline_sweep_seconds.max(1)),

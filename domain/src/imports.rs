@@ -45,3 +45,47 @@ pub async fn rejects(
     }
     Ok(query.order_by_asc(import_reject::Column::Id).limit(limit).all(db).await?)
 }
+
+/// `text` as the public may see it: every absolute local path (a word starting with `/`) cut
+/// to its file name. A run's scope names the files it read by their absolute paths (so that
+/// the same files resume the same run wherever the command is started), which say nothing to
+/// a reader and something about the server to an attacker. URLs are kept (their secrets are
+/// already redacted).
+pub fn without_local_paths(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let trimmed = word.trim_end_matches([':', ',', ')', ';']);
+            let tail = &word[trimmed.len()..];
+            match trimmed.strip_prefix('/') {
+                Some(rest) if !rest.is_empty() => {
+                    let name = std::path::Path::new(trimmed).file_name().and_then(|name| name.to_str()).unwrap_or("");
+                    format!("{name}{tail}")
+                }
+                _ => word.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_paths_keep_only_their_file_names_and_urls_stay() {
+        assert_eq!(
+            without_local_paths("payments /srv/imports/2026/treasury.csv /tmp/x/b.csv"),
+            "payments treasury.csv b.csv"
+        );
+        assert_eq!(
+            without_local_paths("input: reading /home/ops/feed.json: permission denied"),
+            "input: reading feed.json: permission denied"
+        );
+        assert_eq!(
+            without_local_paths("https://ows.goszakup.gov.kz/v3/contract/all answered 500"),
+            "https://ows.goszakup.gov.kz/v3/contract/all answered 500"
+        );
+        assert_eq!(without_local_paths("a / b"), "a / b");
+    }
+}

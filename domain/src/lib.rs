@@ -28,6 +28,7 @@ pub mod ocds;
 pub mod organizations;
 pub mod pagination;
 pub mod provenance;
+pub mod records;
 pub mod red_flags;
 pub mod search;
 pub mod stats;

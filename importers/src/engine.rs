@@ -34,6 +34,34 @@ pub enum ImportError {
     Report { path: String, source: std::io::Error },
 }
 
+impl ImportError {
+    /// The reason a failed run shows the public (`/v1/imports`): a stable code and plain words,
+    /// without upstream answers, database messages or local paths. The whole error, with its
+    /// causes, goes to the log.
+    pub fn public_reason(&self) -> String {
+        use crate::http::FetchError;
+        match self {
+            ImportError::Domain(_) => {
+                "database: the database refused a write; the details are in the server log".to_owned()
+            }
+            ImportError::Fetch(FetchError::Status { url, status, .. }) => {
+                format!("upstream_status: {url} answered HTTP {}", status.as_u16())
+            }
+            ImportError::Fetch(FetchError::Transport { url, attempts, .. }) => {
+                format!("upstream_unreachable: {url} could not be read ({attempts} attempts)")
+            }
+            ImportError::Fetch(FetchError::TooLarge { url, limit }) => {
+                format!("upstream_too_large: {url} sent a response larger than the {limit} bytes allowed")
+            }
+            ImportError::Fetch(FetchError::CaBundle { .. } | FetchError::Client(_)) => {
+                "client: the HTTP client could not be set up (CA bundle or TLS settings)".to_owned()
+            }
+            ImportError::Input(reason) => format!("input: {}", domain::imports::without_local_paths(reason)),
+            ImportError::Report { .. } => "report: the reject report could not be written".to_owned(),
+        }
+    }
+}
+
 /// How a run reports itself.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -46,11 +74,20 @@ pub struct RunOptions {
     pub progress: bool,
     /// Records per transaction.
     pub batch_size: usize,
+    /// The largest OCDS release (or record, or document read whole) taken from an input, in
+    /// bytes of decompressed input; a larger one is a reject, never held.
+    pub max_release_bytes: u64,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { write_report: true, report: None, progress: false, batch_size: 10_000 }
+        RunOptions {
+            write_report: true,
+            report: None,
+            progress: false,
+            batch_size: 10_000,
+            max_release_bytes: crate::sources::ocds::DEFAULT_MAX_RELEASE_BYTES,
+        }
     }
 }
 
@@ -186,6 +223,11 @@ impl Sink {
     }
 
     /// Whether enough is buffered that the source should `commit` at its next consistent point.
+    /// The options the run was started with.
+    pub fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
     pub fn full(&self) -> bool {
         self.buffered_records >= self.options.batch_size
     }
@@ -231,7 +273,8 @@ impl Sink {
                 Ok(Summary::new(run_id, &self.source, resumed, counts, report, cursor))
             }
             Err(error) => {
-                store.finish(Err(with_causes(&error))).await?;
+                tracing::error!(run_id, source = %self.source, error = %with_causes(&error), "import run failed");
+                store.finish(Err(error.public_reason())).await?;
                 Err(error)
             }
         }

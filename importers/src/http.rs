@@ -25,7 +25,16 @@ pub struct HttpOptions {
     pub max_backoff: Duration,
     /// Requests in flight at once to this upstream.
     pub concurrency: usize,
+    /// The largest response body read, in bytes: a larger one fails the request (and the run,
+    /// which resumes from its checkpoint) without being held. goszakup's largest pages are
+    /// about 1.5 MB.
+    pub max_body_bytes: u64,
 }
+
+/// The default [`HttpOptions::max_body_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+/// How much of an error answer is read: only a snippet of it is ever shown.
+const ERROR_BODY_BYTES: u64 = 64 * 1024;
 
 impl Default for HttpOptions {
     fn default() -> Self {
@@ -36,6 +45,7 @@ impl Default for HttpOptions {
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             concurrency: 4,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -50,6 +60,8 @@ pub enum FetchError {
     Status { url: String, status: StatusCode, body: String },
     #[error("{url}: {reason} (after {attempts} attempts)")]
     Transport { url: String, reason: String, attempts: u32 },
+    #[error("{url}: the response is larger than the {limit} bytes allowed (upstream_max_body_bytes)")]
+    TooLarge { url: String, limit: u64 },
 }
 
 /// A client for one upstream.
@@ -167,9 +179,13 @@ impl Upstream {
                     Ok(response) => {
                         let status = response.status();
                         let retry_after = retry_after(response.headers());
-                        match response.bytes().await {
-                            Ok(bytes) if status.is_success() => return Ok(bytes.to_vec()),
-                            Ok(bytes) => Err((status, retry_after, String::from_utf8_lossy(&bytes).into_owned())),
+                        let limit = if status.is_success() { self.options.max_body_bytes } else { ERROR_BODY_BYTES };
+                        match read_body(response, limit).await {
+                            Ok(Body::Whole(bytes)) if status.is_success() => return Ok(bytes),
+                            Ok(Body::Whole(bytes) | Body::Cut(bytes)) if !status.is_success() => {
+                                Err((status, retry_after, String::from_utf8_lossy(&bytes).into_owned()))
+                            }
+                            Ok(_) => return Err(FetchError::TooLarge { url: shown, limit }),
                             Err(error) => Err((StatusCode::OK, None, describe(&error))),
                         }
                     }
@@ -204,6 +220,30 @@ impl Upstream {
         let ceiling = self.options.base_backoff.saturating_mul(1 << attempt.min(16)).min(self.options.max_backoff);
         ceiling.mul_f64(fastrand::f64())
     }
+}
+
+/// A body as read: whole, or cut at the limit.
+enum Body {
+    Whole(Vec<u8>),
+    Cut(Vec<u8>),
+}
+
+/// Reads a body a chunk at a time, stopping at `limit` bytes: an upstream that sends more (or
+/// announces more) is never held whole.
+async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Body, reqwest::Error> {
+    if response.content_length().is_some_and(|length| length > limit) {
+        return Ok(Body::Cut(Vec::new()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            let room = limit as usize - body.len();
+            body.extend_from_slice(&chunk[..room]);
+            return Ok(Body::Cut(body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Body::Whole(body))
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {

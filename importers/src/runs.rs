@@ -183,7 +183,7 @@ pub async fn ocds(sink: &mut Sink, upstream: &Upstream, inputs: &[String]) -> Re
         sink.fetched_now();
         let shown = redact_url(input);
         let mut done = 0u64;
-        for parsed in ocds::read(&shown, reader) {
+        for parsed in ocds::read_with_limit(&shown, reader, sink.options().max_release_bytes) {
             done += 1;
             if done <= skip {
                 continue;

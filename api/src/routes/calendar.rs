@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use poem::Request;
 use poem::http::StatusCode;
 use poem_openapi::param::{Path, Query};
@@ -15,6 +14,7 @@ use domain::findings::calendar::{self, Calendar, CalendarError, CalendarVersion,
 use domain::names::Language;
 
 use super::ApiTags;
+use crate::dto::Day;
 use crate::dto::{LocalizedName, Timestamp, preferred_language};
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
 
@@ -29,7 +29,7 @@ pub struct CalendarVersionRef {
     /// The version's id, which a deadline records and `version=` selects, e.g. `2026-03-15`.
     pub id: String,
     /// The first day (in Kazakhstan) this version is the calendar in force.
-    pub effective_from: NaiveDate,
+    pub effective_from: Day,
     /// The act or event the version records.
     pub source: String,
 }
@@ -38,7 +38,7 @@ impl From<&CalendarVersion> for CalendarVersionRef {
     fn from(version: &CalendarVersion) -> Self {
         CalendarVersionRef {
             id: version.id().to_owned(),
-            effective_from: version.effective_from(),
+            effective_from: version.effective_from().into(),
             source: version.source().to_owned(),
         }
     }
@@ -60,7 +60,7 @@ pub enum CalendarDayOffKind {
 #[derive(Debug, Clone, Object)]
 pub struct CalendarDayOff {
     /// The day.
-    pub date: NaiveDate,
+    pub date: Day,
     /// `holiday`, `carried_over` or `transferred`.
     pub kind: CalendarDayOffKind,
     /// The holiday: the day's own for `holiday`, the one carried over for `carried_over`.
@@ -68,7 +68,7 @@ pub struct CalendarDayOff {
     pub holiday: Option<LocalizedName>,
     /// For `carried_over`: the Saturday or Sunday holiday whose day off this is.
     #[oai(skip_serializing_if_is_none)]
-    pub carried_from: Option<NaiveDate>,
+    pub carried_from: Option<Day>,
     /// For `transferred`: the resolution or order that made the transfer.
     #[oai(skip_serializing_if_is_none)]
     pub act: Option<String>,
@@ -83,11 +83,11 @@ pub struct CalendarDayOff {
 #[derive(Debug, Clone, Object)]
 pub struct CalendarWorkingDay {
     /// The day.
-    pub date: NaiveDate,
+    pub date: Day,
     /// The resolution or order that made the transfer.
     pub act: String,
     /// The weekday made a day off in exchange.
-    pub day_off: NaiveDate,
+    pub day_off: Day,
     /// Why the day is worked, in plain English.
     pub why: String,
 }
@@ -96,7 +96,7 @@ pub struct CalendarWorkingDay {
 #[derive(Debug, Clone, Object)]
 pub struct CalendarHoliday {
     /// The day.
-    pub date: NaiveDate,
+    pub date: Day,
     /// A key that stays the same every year: `new-year`, `nauryz`, `kurban-ait`, …
     pub id: String,
     /// The holiday's name.
@@ -152,7 +152,7 @@ pub enum CalendarSkippedReason {
 #[derive(Debug, Clone, Object)]
 pub struct CalendarSkippedDay {
     /// The day.
-    pub date: NaiveDate,
+    pub date: Day,
     /// `weekend`, `holiday`, `carried_over` or `transferred`.
     pub reason: CalendarSkippedReason,
     /// Why the day was not counted, in plain English, e.g. "carried over from Saturday
@@ -164,11 +164,11 @@ pub struct CalendarSkippedDay {
 #[derive(Debug, Clone, Object)]
 pub struct CalendarDeadline {
     /// The day of the event the term counts from; not itself counted.
-    pub from: NaiveDate,
+    pub from: Day,
     /// The length of the term in working days.
     pub working_days: u32,
     /// The last day of the term: the `working_days`th working day after `from`.
-    pub due: NaiveDate,
+    pub due: Day,
     /// When the due date ends: the next midnight in Kazakhstan (UTC+5; UTC+6 before
     /// 1 March 2024), in UTC (RFC 3339).
     pub due_ends_at: Timestamp,
@@ -208,10 +208,10 @@ fn day_off(day: calendar::DayOff, language: Language) -> CalendarDayOff {
     };
     let holiday = day.reason.holiday();
     CalendarDayOff {
-        date: day.date,
+        date: day.date.into(),
         kind,
         holiday: holiday.map(|h| holiday_name(h, language)),
-        carried_from,
+        carried_from: carried_from.map(Into::into),
         act,
         note: holiday.and_then(|h| h.note.clone()),
         why,
@@ -293,17 +293,17 @@ impl CalendarApi {
                 .working_days
                 .into_iter()
                 .map(|day| CalendarWorkingDay {
-                    date: day.date,
+                    date: day.date.into(),
                     why: day.why(),
                     act: day.transfer.act,
-                    day_off: day.transfer.off,
+                    day_off: day.transfer.off.into(),
                 })
                 .collect(),
             holidays: calendar
                 .holidays
                 .iter()
                 .map(|holiday| CalendarHoliday {
-                    date: holiday.date,
+                    date: holiday.date.into(),
                     id: holiday.id.clone(),
                     name: holiday_name(holiday, language),
                     carries_over: holiday.carries_over,
@@ -329,7 +329,7 @@ impl CalendarApi {
         &self,
         /// The day of the event the term counts from (`YYYY-MM-DD`, Kazakhstan's date).
         #[oai(name = "from")]
-        from: Query<NaiveDate>,
+        from: Query<Day>,
         /// The length of the term, 1 to 250 working days (7 to deliver a final document,
         /// 10 to answer it).
         #[oai(name = "working_days", validator(minimum(value = "1"), maximum(value = "250")))]
@@ -339,22 +339,26 @@ impl CalendarApi {
         version: Query<Option<String>>,
     ) -> ApiResult<CalendarDeadlineResponse> {
         let version = self.version(version.0.as_deref())?;
-        let deadline = version.add_working_days(from.0, working_days.0).map_err(|error| match &error {
+        let deadline = version.add_working_days(from.0.into(), working_days.0).map_err(|error| match &error {
             CalendarError::OutOfRange { .. } => ApiError::unprocessable("from", error.to_string()),
             CalendarError::PastEnd { .. } => ApiError::unprocessable("working_days", error.to_string()),
             _ => ApiError::internal(&error),
         })?;
         Ok(CalendarDeadlineResponse::Ok(Json(CalendarDeadline {
-            from: deadline.from,
+            from: deadline.from.into(),
             working_days: deadline.working_days,
-            due: deadline.due,
+            due: deadline.due.into(),
             due_ends_at: calendar::end_of_day(deadline.due).into(),
             version: version.into(),
             provisional: deadline.provisional,
             skipped: deadline
                 .skipped
                 .iter()
-                .map(|day| CalendarSkippedDay { date: day.date, reason: skipped_reason(&day.reason), why: day.why() })
+                .map(|day| CalendarSkippedDay {
+                    date: day.date.into(),
+                    reason: skipped_reason(&day.reason),
+                    why: day.why(),
+                })
                 .collect(),
         })))
     }

@@ -1,7 +1,6 @@
 //! The change feed: what was created, updated and deleted, in order, so that a copy of the data
 //! can be kept current without reading it all again.
 
-use chrono::{DateTime, Utc};
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
@@ -11,6 +10,7 @@ use domain::DomainError;
 use domain::changes::{self, ChangedEntity as StoredEntity};
 
 use super::ApiTags;
+use crate::dto::Timestamp;
 use crate::error::{ApiError, ApiResult};
 
 pub struct ChangesApi {
@@ -134,7 +134,7 @@ pub struct Change {
     /// What happened to it.
     pub action: ChangeAction,
     /// When the database recorded the change (RFC 3339, UTC).
-    pub changed_at: DateTime<Utc>,
+    pub changed_at: Timestamp,
     /// The record's path in this API, e.g. `/v1/contracts/42`; it answers 404 once the record
     /// is deleted.
     pub href: String,
@@ -148,7 +148,7 @@ impl From<changes::Change> for Change {
             entity,
             id: change.record_id,
             action: change.action.into(),
-            changed_at: change.changed_at,
+            changed_at: change.changed_at.into(),
             href: format!("/v1/{}/{}", entity.collection(), change.record_id),
         }
     }

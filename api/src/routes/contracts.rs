@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use domain::cache::ResultCache;
 use poem::{Body, Request};
 use poem_openapi::param::{Path, Query};
@@ -18,6 +18,8 @@ use domain::names::Language;
 use domain::search::SearchText;
 
 use super::ApiTags;
+use crate::dto::Day;
+use crate::dto::Timestamp;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
@@ -57,10 +59,10 @@ pub struct Contract {
     /// What is bought.
     pub description: LocalizedName,
     /// When the contract was signed (RFC 3339, UTC).
-    pub signed_at: DateTime<Utc>,
+    pub signed_at: Timestamp,
     /// The last day of the contract's term.
     #[oai(skip_serializing_if_is_none)]
-    pub ends_on: Option<NaiveDate>,
+    pub ends_on: Option<Day>,
     /// The contract's amount after every amendment.
     pub amount: Money,
     pub provenance: Provenance,
@@ -83,7 +85,7 @@ pub struct Amendment {
     /// 1 for the first amendment, and so on.
     pub sequence: i32,
     /// When the amendment was signed (RFC 3339, UTC).
-    pub signed_at: DateTime<Utc>,
+    pub signed_at: Timestamp,
     /// Why the contract was changed.
     pub reason: LocalizedName,
     /// The amount before this amendment.
@@ -103,7 +105,7 @@ pub struct PaymentsSummary {
     pub outstanding: Money,
     /// When the last payment was made.
     #[oai(skip_serializing_if_is_none)]
-    pub last_paid_at: Option<DateTime<Utc>>,
+    pub last_paid_at: Option<Timestamp>,
 }
 
 /// A contract with what a reader needs next.
@@ -193,7 +195,7 @@ impl CsvRecord for Contract {
             stored_method(self.procurement_method),
             stored(contract_status(self.status)),
             self.fiscal_year.to_string(),
-            self.signed_at.to_rfc3339(),
+            crate::dto::rfc3339(self.signed_at.0),
             self.ends_on.map(|day| day.to_string()).unwrap_or_default(),
             self.amount.amount.clone(),
             self.amount.currency.clone(),
@@ -238,8 +240,8 @@ pub async fn contracts_out(
                 status: row.status.into(),
                 fiscal_year: row.fiscal_year,
                 description: LocalizedName::new(row.description_ru, row.description_kk, row.description_en, language),
-                signed_at: row.signed_at,
-                ends_on: row.ends_on,
+                signed_at: row.signed_at.into(),
+                ends_on: row.ends_on.map(Into::into),
                 amount: Money::new(row.amount_minor, &row.currency, &row.exchange_rate, row.vat_included),
                 provenance: Provenance::new(
                     row.source,
@@ -289,10 +291,10 @@ impl ContractsApi {
         fiscal_year: Query<Option<i32>>,
         /// Only contracts signed on or after this day (UTC).
         #[oai(name = "date_from")]
-        date_from: Query<Option<NaiveDate>>,
+        date_from: Query<Option<Day>>,
         /// Only contracts signed on or before this day (UTC).
         #[oai(name = "date_to")]
-        date_to: Query<Option<NaiveDate>>,
+        date_to: Query<Option<Day>>,
         /// Only contracts of at least this amount, in major units of the contract's currency (e.g. `1000000.50`).
         #[oai(name = "amount_min", validator(pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$"))]
         amount_min: Query<Option<String>>,
@@ -328,8 +330,8 @@ impl ContractsApi {
             status: status.0.map(|s| stored(contract_status(s))),
             method: procurement_method.0.map(Into::into),
             fiscal_year: fiscal_year.0,
-            date_from: date_from.0,
-            date_to: date_to.0,
+            date_from: date_from.0.map(Into::into),
+            date_to: date_to.0.map(Into::into),
             amount_min: parse_amount("amount_min", amount_min.0)?,
             amount_max: parse_amount("amount_max", amount_max.0)?,
             tender_id: tender_id.0,
@@ -428,7 +430,7 @@ impl ContractsApi {
                 .into_iter()
                 .map(|a| Amendment {
                     sequence: a.sequence,
-                    signed_at: a.signed_at,
+                    signed_at: a.signed_at.into(),
                     reason: LocalizedName::new(a.reason_ru, a.reason_kk, a.reason_en, language),
                     previous_amount: Money::new(a.previous_amount_minor, &a.currency, &a.exchange_rate, a.vat_included),
                     new_amount: Money::new(a.new_amount_minor, &a.currency, &a.exchange_rate, a.vat_included),
@@ -438,7 +440,7 @@ impl ContractsApi {
                 count: count as u64,
                 paid: Money::new(paid, &currency, &rate, vat),
                 outstanding: Money::new(amount - paid, &currency, &rate, vat),
-                last_paid_at,
+                last_paid_at: last_paid_at.map(Into::into),
             },
         })))
     }

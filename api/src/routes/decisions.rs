@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use domain::cache::ResultCache;
 use poem::{Body, Request};
 use poem_openapi::param::{Path, Query};
@@ -17,6 +16,7 @@ use domain::names::Language;
 use domain::search::SearchText;
 
 use super::ApiTags;
+use crate::dto::Day;
 use crate::dto::{Links, LocalizedName, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{CsvRecord, DateSort, Format, ListAnswer, list_or_export, organizations_by_id, parse_param};
@@ -39,7 +39,7 @@ pub struct Decision {
     /// The decision's number, e.g. `№ 125`.
     pub number: String,
     /// The day it was adopted.
-    pub adopted_on: NaiveDate,
+    pub adopted_on: Day,
     pub title: LocalizedName,
     /// What it decides, in brief.
     pub summary: LocalizedName,
@@ -132,7 +132,7 @@ pub async fn decisions_out(
                 id: row.id,
                 kind: row.kind.into(),
                 number: row.number,
-                adopted_on: row.adopted_on,
+                adopted_on: row.adopted_on.into(),
                 title: LocalizedName::new(row.title_ru, row.title_kk, row.title_en, language),
                 summary: LocalizedName::new(row.summary_ru, row.summary_kk, row.summary_en, language),
                 url: row.url,
@@ -171,10 +171,10 @@ impl DecisionsApi {
         region: Query<Option<String>>,
         /// Only decisions adopted on or after this day.
         #[oai(name = "date_from")]
-        date_from: Query<Option<NaiveDate>>,
+        date_from: Query<Option<Day>>,
         /// Only decisions adopted on or before this day.
         #[oai(name = "date_to")]
-        date_to: Query<Option<NaiveDate>>,
+        date_to: Query<Option<Day>>,
         /// Only decisions whose text matches these words (all of them; the last also as a prefix),
         /// through the full-text index, in Russian and Kazakh; see `/v1/search` for ranked results.
         #[oai(name = "q", validator(min_length = 1, max_length = 500))]
@@ -197,8 +197,8 @@ impl DecisionsApi {
             buyer_bin: parse_param("organization_bin", organization_bin.0)?,
             buyer_kind: organization_kind.0.map(Into::into),
             region: parse_param("region", region.0)?,
-            date_from: date_from.0,
-            date_to: date_to.0,
+            date_from: date_from.0.map(Into::into),
+            date_to: date_to.0.map(Into::into),
             ..Filters::default()
         };
         let sort = sort.0.unwrap_or(DateSort::Id).into();

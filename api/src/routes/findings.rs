@@ -1,7 +1,6 @@
 //! Scrutiny findings: filing, the workflow's steps, the body's answers, and reading them.
 //! Every handler parses, calls one `domain::findings` function and presents the result.
 
-use chrono::NaiveDate;
 use poem::{Body, Request};
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Binary, Json};
@@ -15,6 +14,7 @@ use domain::pagination::Limit;
 use super::ApiTags;
 use super::audit::AuditEvent;
 use crate::auth::{Auth, BearerAuth, MaybeBearer};
+use crate::dto::Day;
 use crate::dto::{LocalizedName, Page, Text, Timestamp, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{CsvRecord, Encoding, Format, export_body, page_limit, wants_csv};
@@ -139,7 +139,7 @@ pub struct RecommendationResponse {
     pub measures: Option<String>,
     /// By when (acceptances).
     #[oai(skip_serializing_if_is_none)]
-    pub implement_by: Option<NaiveDate>,
+    pub implement_by: Option<Day>,
     /// When it answered (RFC 3339, UTC).
     pub answered_at: Timestamp,
 }
@@ -209,7 +209,7 @@ pub struct Escalation {
     /// When the filers escalated (RFC 3339, UTC).
     pub escalated_at: Timestamp,
     /// The last day of its answer (10 working days).
-    pub answer_due: NaiveDate,
+    pub answer_due: Day,
     /// When the parent body had answered every recommendation.
     #[oai(skip_serializing_if_is_none)]
     pub answered_at: Option<Timestamp>,
@@ -253,10 +253,10 @@ pub struct Finding {
     pub summary: LocalizedName,
     /// The first day of the period scrutinised.
     #[oai(skip_serializing_if_is_none)]
-    pub period_from: Option<NaiveDate>,
+    pub period_from: Option<Day>,
     /// The last day of the period scrutinised.
     #[oai(skip_serializing_if_is_none)]
-    pub period_to: Option<NaiveDate>,
+    pub period_to: Option<Day>,
     /// The records it names.
     pub links: Vec<FindingLink>,
     /// The facts found.
@@ -296,11 +296,11 @@ pub struct Finding {
     /// The last day to deliver the final document: 7 working days after completion,
     /// ending at midnight Kazakhstan time.
     #[oai(skip_serializing_if_is_none)]
-    pub deliver_by: Option<NaiveDate>,
+    pub deliver_by: Option<Day>,
     /// The last day for the body to answer every recommendation: 10 working days after
     /// delivery, ending at midnight Kazakhstan time.
     #[oai(skip_serializing_if_is_none)]
-    pub answer_due: Option<NaiveDate>,
+    pub answer_due: Option<Day>,
     /// The calendar version the due dates were counted on: `/v1/calendar/{year}?version=`.
     #[oai(skip_serializing_if_is_none)]
     pub calendar_version: Option<String>,
@@ -370,7 +370,7 @@ fn response_out(view: findings::ResponseView) -> RecommendationResponse {
         decision: view.decision.into(),
         reasoning: view.reasoning,
         measures: view.measures,
-        implement_by: view.implement_by,
+        implement_by: view.implement_by.map(Into::into),
         answered_at: view.answered_at.into(),
     }
 }
@@ -392,8 +392,8 @@ impl Finding {
             reason: view.reason.into(),
             title: name(view.title),
             summary: name(view.summary),
-            period_from: view.period_from,
-            period_to: view.period_to,
+            period_from: view.period_from.map(Into::into),
+            period_to: view.period_to.map(Into::into),
             links: view
                 .links
                 .iter()
@@ -439,8 +439,8 @@ impl Finding {
             answered_at: view.answered_at.map(Into::into),
             closed_at: view.closed_at.map(Into::into),
             withdrawn_at: view.withdrawn_at.map(Into::into),
-            deliver_by: view.deliver_by,
-            answer_due: view.answer_due,
+            deliver_by: view.deliver_by.map(Into::into),
+            answer_due: view.answer_due.map(Into::into),
             calendar_version: view.calendar_version,
             overdue: view.overdue,
             delivered_on_time: view.delivered_on_time,
@@ -448,7 +448,7 @@ impl Finding {
             escalation: view.escalation.map(|e| Escalation {
                 organization_id: e.organization_id,
                 escalated_at: e.escalated_at.into(),
-                answer_due: e.answer_due,
+                answer_due: e.answer_due.into(),
                 answered_at: e.answered_at.map(Into::into),
                 answered_on_time: e.answered_on_time,
                 overdue: e.overdue,
@@ -570,9 +570,9 @@ pub struct FindingInput {
     /// What it is about, in each language (at most 20,000 characters each).
     pub summary: Option<TextInput>,
     /// The first day of the period scrutinised.
-    pub period_from: Option<NaiveDate>,
+    pub period_from: Option<Day>,
     /// The last day of the period scrutinised; not before `period_from`.
-    pub period_to: Option<NaiveDate>,
+    pub period_to: Option<Day>,
     /// Records of the target: tenders, contracts (as buyer), payments (as payer), decisions.
     #[oai(default, validator(max_items = 100))]
     pub links: Vec<LinkInput>,
@@ -597,9 +597,9 @@ pub struct FindingPatch {
     /// The summary, replacing every language.
     pub summary: Option<TextInput>,
     /// The first day of the period scrutinised.
-    pub period_from: Option<NaiveDate>,
+    pub period_from: Option<Day>,
     /// The last day of the period scrutinised.
-    pub period_to: Option<NaiveDate>,
+    pub period_to: Option<Day>,
     /// The linked records, replacing the stored ones.
     #[oai(validator(max_items = 100))]
     pub links: Option<Vec<LinkInput>>,
@@ -623,7 +623,7 @@ pub struct ResponseInput {
     #[oai(validator(max_length = 20000))]
     pub measures: Option<Text>,
     /// By when: required to accept.
-    pub implement_by: Option<NaiveDate>,
+    pub implement_by: Option<Day>,
 }
 
 /// A hearing to offer; a place, a link, or both.
@@ -787,10 +787,10 @@ impl FindingsApi {
         overdue: Query<Option<bool>>,
         /// Only findings filed on or after this day (Kazakhstan time).
         #[oai(name = "date_from")]
-        date_from: Query<Option<NaiveDate>>,
+        date_from: Query<Option<Day>>,
         /// Only findings filed on or before this day (Kazakhstan time).
         #[oai(name = "date_to")]
-        date_to: Query<Option<NaiveDate>>,
+        date_to: Query<Option<Day>>,
         /// Only findings whose title or summary contains this text.
         #[oai(name = "q", validator(min_length = 1, max_length = 200))]
         q: Query<Option<String>>,
@@ -828,8 +828,8 @@ impl FindingsApi {
             reason: reason.0.map(Into::into),
             filer_kind: filer_kind.0.map(Into::into),
             overdue: overdue.0,
-            filed_from: date_from.0,
-            filed_to: date_to.0,
+            filed_from: date_from.0.map(Into::into),
+            filed_to: date_to.0.map(Into::into),
             q: q.0,
             record,
         };
@@ -871,8 +871,8 @@ impl FindingsApi {
             reason: input.reason.map(Into::into),
             title: text_in(input.title),
             summary: text_in(input.summary),
-            period_from: input.period_from,
-            period_to: input.period_to,
+            period_from: input.period_from.map(Into::into),
+            period_to: input.period_to.map(Into::into),
             links: links_in(input.links),
             facts: texts(input.facts),
             recommendations: texts(input.recommendations),
@@ -924,8 +924,8 @@ impl FindingsApi {
             reason: patch.reason.map(Into::into),
             title: patch.title.map(|t| text_in(Some(t))),
             summary: patch.summary.map(|t| text_in(Some(t))),
-            period_from: patch.period_from.map(Some),
-            period_to: patch.period_to.map(Some),
+            period_from: patch.period_from.map(Some).map(|d| d.map(Into::into)),
+            period_to: patch.period_to.map(Some).map(|d| d.map(Into::into)),
             links: patch.links.map(links_in),
             facts: patch.facts.map(texts),
             recommendations: patch.recommendations.map(texts),
@@ -1054,7 +1054,7 @@ impl FindingsApi {
             decision: body.0.decision.into(),
             reasoning: body.0.reasoning.into(),
             measures: body.0.measures.map(String::from),
-            implement_by: body.0.implement_by,
+            implement_by: body.0.implement_by.map(Into::into),
         };
         Ok(self.ok(self.findings.answer(&actor, id.0, number.0, answer).await?, req))
     }

@@ -1,6 +1,5 @@
 //! Import runs as records: what each run read, stored and rejected, and why.
 
-use chrono::{DateTime, Utc};
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -13,6 +12,7 @@ use domain::pagination::{Cursor, Limit};
 
 use super::ApiTags;
 use crate::dto::Links;
+use crate::dto::Timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::lists::next_link;
 use crate::vocab::ImportRunStatus;
@@ -54,10 +54,10 @@ pub struct ImportRun {
     pub scope: Option<String>,
     pub status: ImportRunStatus,
     /// When it started (RFC 3339, UTC).
-    pub started_at: DateTime<Utc>,
+    pub started_at: Timestamp,
     /// When it ended; absent while running.
     #[oai(skip_serializing_if_is_none)]
-    pub finished_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<Timestamp>,
     pub counts: ImportCounts,
     /// For a finished run, the upstream cursor it reached (where the next incremental run
     /// starts); for an unfinished one, where it will resume.
@@ -76,10 +76,10 @@ impl From<import_run::Model> for ImportRun {
             id: run.id,
             rejects_href: format!("/v1/imports/{}/rejects", run.id),
             source: run.source,
-            scope: run.scope,
+            scope: run.scope.as_deref().map(domain::imports::without_local_paths),
             status: run.status.into(),
-            started_at: run.started_at,
-            finished_at: run.finished_at,
+            started_at: run.started_at.into(),
+            finished_at: run.finished_at.map(Into::into),
             counts: ImportCounts {
                 read: run.rows_in,
                 inserted: run.rows_inserted,

@@ -22,6 +22,7 @@ pub mod organizations;
 pub mod participation;
 pub mod payments;
 pub mod plan_items;
+pub mod records;
 pub mod red_flags;
 pub mod scrutiny_stats;
 pub mod search;

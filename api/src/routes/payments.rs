@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use domain::cache::ResultCache;
 use poem::{Body, Request};
 use poem_openapi::param::{Path, Query};
@@ -16,6 +15,8 @@ use domain::listing::Filters;
 use domain::names::Language;
 
 use super::ApiTags;
+use crate::dto::Day;
+use crate::dto::Timestamp;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
@@ -46,7 +47,7 @@ pub struct Payment {
     /// The treasury's document number.
     pub document_number: String,
     /// When the payment was made (RFC 3339, UTC).
-    pub paid_at: DateTime<Utc>,
+    pub paid_at: Timestamp,
     /// The budget year paid from.
     pub fiscal_year: i32,
     /// What the payment is for.
@@ -118,7 +119,7 @@ impl CsvRecord for Payment {
             self.payee.bin.clone().unwrap_or_default(),
             self.payee.name.display.clone().unwrap_or_default(),
             self.document_number.clone(),
-            self.paid_at.to_rfc3339(),
+            crate::dto::rfc3339(self.paid_at.0),
             self.fiscal_year.to_string(),
             self.amount.amount.clone(),
             self.amount.currency.clone(),
@@ -152,7 +153,7 @@ pub async fn payments_out(
                 contract_id: row.contract_id,
                 budget_line_id: row.budget_line_id,
                 document_number: row.document_number,
-                paid_at: row.paid_at,
+                paid_at: row.paid_at.into(),
                 fiscal_year: row.fiscal_year,
                 purpose: LocalizedName::new(row.purpose_ru, row.purpose_kk, row.purpose_en, language),
                 amount: Money::new(row.amount_minor, &row.currency, &row.exchange_rate, row.vat_included),
@@ -197,10 +198,10 @@ impl PaymentsApi {
         fiscal_year: Query<Option<i32>>,
         /// Only payments made on or after this day (UTC).
         #[oai(name = "date_from")]
-        date_from: Query<Option<NaiveDate>>,
+        date_from: Query<Option<Day>>,
         /// Only payments made on or before this day (UTC).
         #[oai(name = "date_to")]
-        date_to: Query<Option<NaiveDate>>,
+        date_to: Query<Option<Day>>,
         /// Only payments of at least this amount, in major units (e.g. `1000000.50`).
         #[oai(name = "amount_min", validator(pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$"))]
         amount_min: Query<Option<String>>,
@@ -229,8 +230,8 @@ impl PaymentsApi {
             buyer_kind: buyer_kind.0.map(Into::into),
             region: parse_param("region", region.0)?,
             fiscal_year: fiscal_year.0,
-            date_from: date_from.0,
-            date_to: date_to.0,
+            date_from: date_from.0.map(Into::into),
+            date_to: date_to.0.map(Into::into),
             amount_min: parse_amount("amount_min", amount_min.0)?,
             amount_max: parse_amount("amount_max", amount_max.0)?,
             contract_id: contract_id.0,

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use poem::{Body, Request};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
@@ -22,6 +21,7 @@ use indicators::catalogue::{IndicatorInfo, Text as CatalogueText};
 use indicators::database::DatabaseSettings;
 
 use super::ApiTags;
+use crate::dto::Day;
 use crate::dto::{LocalizedName, OrganizationRef, Page, Timestamp, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
@@ -139,7 +139,7 @@ pub struct RedFlag {
     pub region_kato: Option<String>,
     /// The day of the flagged fact (in Kazakhstan): a tender's publication, a signing, a
     /// payment; for flags over many processes, the day they were computed.
-    pub observed_on: NaiveDate,
+    pub observed_on: Day,
     /// The indicator's value, as decimal text: 1 for a yes/no flag, else the measure (a
     /// difference, a share, a count, an amount in tenge).
     pub value: String,
@@ -268,7 +268,7 @@ pub async fn red_flags_out(
                 buyer: org(row.buyer_id),
                 supplier: org(row.supplier_id),
                 region_kato: row.region_kato,
-                observed_on: row.observed_on,
+                observed_on: row.observed_on.into(),
                 value: row.value,
                 // Stored by this program as a JSON object; anything else would be a bug.
                 evidence: serde_json::from_str(&row.evidence).unwrap_or(serde_json::Value::Null),
@@ -450,10 +450,10 @@ impl RedFlagsApi {
         region: Query<Option<String>>,
         /// Only flags whose fact happened on or after this day.
         #[oai(name = "date_from")]
-        date_from: Query<Option<NaiveDate>>,
+        date_from: Query<Option<Day>>,
         /// Only flags whose fact happened on or before this day.
         #[oai(name = "date_to")]
-        date_to: Query<Option<NaiveDate>>,
+        date_to: Query<Option<Day>>,
         /// Only flags of this severity.
         #[oai(name = "severity")]
         severity: Query<Option<Severity>>,
@@ -484,8 +484,8 @@ impl RedFlagsApi {
             indicator: indicator.0,
             organization_id: organization_id.0,
             region: parse_param::<KatoCode>("region", region.0)?,
-            date_from: date_from.0,
-            date_to: date_to.0,
+            date_from: date_from.0.map(Into::into),
+            date_to: date_to.0.map(Into::into),
             severity: severity.0.map(Into::into),
             subject_kind: subject_kind.0.map(Into::into),
             tender_id: tender_id.0,

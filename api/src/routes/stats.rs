@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
@@ -16,6 +15,7 @@ use domain::money::format_minor_units;
 use domain::stats::{self, BasisSum, GroupBy, GroupTotal, Measure};
 
 use super::ApiTags;
+use crate::dto::Day;
 use crate::dto::{Money, OrganizationKind, OrganizationRef, preferred_language};
 use crate::error::ApiResult;
 use crate::lists::{check_ranges, organizations_by_id, parse_amount, parse_param};
@@ -172,10 +172,10 @@ impl StatsApi {
         fiscal_year: Query<Option<i32>>,
         /// Only rows signed or paid on or after this day (UTC).
         #[oai(name = "date_from")]
-        date_from: Query<Option<NaiveDate>>,
+        date_from: Query<Option<Day>>,
         /// Only rows signed or paid on or before this day (UTC).
         #[oai(name = "date_to")]
-        date_to: Query<Option<NaiveDate>>,
+        date_to: Query<Option<Day>>,
         /// Only rows of at least this amount, in major units.
         #[oai(name = "amount_min", validator(pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$"))]
         amount_min: Query<Option<String>>,
@@ -191,8 +191,8 @@ impl StatsApi {
             status: status.0.map(|s| stored(domain::entities::ContractStatus::from(s))),
             method: procurement_method.0.map(Into::into),
             fiscal_year: fiscal_year.0,
-            date_from: date_from.0,
-            date_to: date_to.0,
+            date_from: date_from.0.map(Into::into),
+            date_to: date_to.0.map(Into::into),
             amount_min: parse_amount("amount_min", amount_min.0)?,
             amount_max: parse_amount("amount_max", amount_max.0)?,
             ..Filters::default()
@@ -271,18 +271,18 @@ impl StatsApi {
         fiscal_year: Query<Option<i32>>,
         /// Only contracts signed on or after this day (UTC).
         #[oai(name = "date_from")]
-        date_from: Query<Option<NaiveDate>>,
+        date_from: Query<Option<Day>>,
         /// Only contracts signed on or before this day (UTC).
         #[oai(name = "date_to")]
-        date_to: Query<Option<NaiveDate>>,
+        date_to: Query<Option<Day>>,
     ) -> ApiResult<NonCompetitiveResponse> {
         let filters = Filters {
             buyer_bin: parse_param("buyer_bin", buyer_bin.0)?,
             buyer_kind: buyer_kind.0.map(Into::into),
             region: parse_param("region", region.0)?,
             fiscal_year: fiscal_year.0,
-            date_from: date_from.0,
-            date_to: date_to.0,
+            date_from: date_from.0.map(Into::into),
+            date_to: date_to.0.map(Into::into),
             ..Filters::default()
         };
         check_ranges(&filters)?;

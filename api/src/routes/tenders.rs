@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use domain::cache::ResultCache;
 use poem::{Body, Request};
 use poem_openapi::param::{Path, Query};
@@ -18,6 +17,8 @@ use domain::search::SearchText;
 
 use super::ApiTags;
 use super::lots::{Lot, lots_out};
+use crate::dto::Day;
+use crate::dto::Timestamp;
 use crate::dto::{Links, LocalizedName, Money, OrganizationKind, OrganizationRef, Provenance, preferred_language};
 use crate::error::{ApiError, ApiResult};
 use crate::lists::{
@@ -50,13 +51,13 @@ pub struct Tender {
     /// The budget year of the purchase.
     pub fiscal_year: i32,
     /// When the tender was announced (RFC 3339, UTC).
-    pub published_at: DateTime<Utc>,
+    pub published_at: Timestamp,
     /// When bids open.
     #[oai(skip_serializing_if_is_none)]
-    pub bids_open_at: Option<DateTime<Utc>>,
+    pub bids_open_at: Option<Timestamp>,
     /// When bids close.
     #[oai(skip_serializing_if_is_none)]
-    pub bids_close_at: Option<DateTime<Utc>>,
+    pub bids_close_at: Option<Timestamp>,
     /// The planned amount of all lots.
     pub amount: Money,
     pub provenance: Provenance,
@@ -140,8 +141,8 @@ impl CsvRecord for Tender {
             stored(domain::entities::ProcurementMethod::from(self.procurement_method)),
             stored(domain::entities::TenderStatus::from(self.status)),
             self.fiscal_year.to_string(),
-            self.published_at.to_rfc3339(),
-            self.bids_close_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            crate::dto::rfc3339(self.published_at.0),
+            self.bids_close_at.map(|t| crate::dto::rfc3339(t.0)).unwrap_or_default(),
             self.amount.amount.clone(),
             self.amount.currency.clone(),
             self.amount.vat_included.to_string(),
@@ -172,9 +173,9 @@ pub async fn tenders_out(
                 procurement_method: row.procurement_method.into(),
                 status: row.status.into(),
                 fiscal_year: row.fiscal_year,
-                published_at: row.published_at,
-                bids_open_at: row.bids_open_at,
-                bids_close_at: row.bids_close_at,
+                published_at: row.published_at.into(),
+                bids_open_at: row.bids_open_at.map(Into::into),
+                bids_close_at: row.bids_close_at.map(Into::into),
                 amount: Money::new(row.amount_minor, &row.currency, &row.exchange_rate, row.vat_included),
                 provenance: Provenance::new(
                     row.source,
@@ -221,10 +222,10 @@ impl TendersApi {
         fiscal_year: Query<Option<i32>>,
         /// Only tenders published on or after this day (UTC).
         #[oai(name = "date_from")]
-        date_from: Query<Option<NaiveDate>>,
+        date_from: Query<Option<Day>>,
         /// Only tenders published on or before this day (UTC).
         #[oai(name = "date_to")]
-        date_to: Query<Option<NaiveDate>>,
+        date_to: Query<Option<Day>>,
         /// Only tenders of at least this amount, in major units (e.g. `1000000.50`).
         #[oai(name = "amount_min", validator(pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$"))]
         amount_min: Query<Option<String>>,
@@ -256,8 +257,8 @@ impl TendersApi {
             status: status.0.map(|s| stored(domain::entities::TenderStatus::from(s))),
             method: procurement_method.0.map(Into::into),
             fiscal_year: fiscal_year.0,
-            date_from: date_from.0,
-            date_to: date_to.0,
+            date_from: date_from.0.map(Into::into),
+            date_to: date_to.0.map(Into::into),
             amount_min: parse_amount("amount_min", amount_min.0)?,
             amount_max: parse_amount("amount_max", amount_max.0)?,
             ..Filters::default()

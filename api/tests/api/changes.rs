@@ -1,4 +1,4 @@
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use domain::db::{self, PoolOptions};
@@ -134,6 +134,111 @@ async fn the_feed_holds_one_creation_per_seeded_row_then_later_changes_in_order(
     let (nothing, again) = read(&app, &last).await;
     assert!(nothing.is_empty(), "{nothing:?}");
     assert_eq!(since(&again), since(&last));
+}
+
+/// A kind of record whose route is in `routes::records`.
+struct RecordKind {
+    /// The feed's name for it.
+    entity: &'static str,
+    /// Its fields that link to parents.
+    links: &'static [&'static str],
+    /// Its instants.
+    instants: &'static [&'static str],
+    /// Its amounts.
+    amounts: &'static [&'static str],
+}
+
+const RECORD_KINDS: [RecordKind; 5] = [
+    RecordKind { entity: "budget_line", links: &["administrator_href"], instants: &[], amounts: &["approved"] },
+    RecordKind {
+        entity: "bid",
+        links: &["lot_href", "bidder_href"],
+        instants: &["submitted_at"],
+        amounts: &["amount"],
+    },
+    RecordKind {
+        entity: "award",
+        links: &["lot_href", "supplier_href"],
+        instants: &["awarded_at"],
+        amounts: &["amount"],
+    },
+    RecordKind {
+        entity: "contract_amendment",
+        links: &["contract_href"],
+        instants: &["signed_at"],
+        amounts: &["previous_amount", "new_amount"],
+    },
+    RecordKind { entity: "delivery_act", links: &["contract_href"], instants: &["signed_at"], amounts: &["amount"] },
+];
+
+/// A client following the feed can read every record it names: for every kind in the seeded
+/// demo, the `href` of up to 20 changes that are not deletions answers 200 with that record.
+#[tokio::test]
+async fn every_href_in_the_seeded_feed_answers_with_its_record() {
+    let app = spawn_seeded_app().await;
+    let total = changes_in_database(&app).await;
+    let (changes, next) = read_changes(&app, "/v1/changes?limit=1000", total).await;
+    let (after, _) = read(&app, &next).await;
+    assert!(after.is_empty(), "the feed ends: {after:?}");
+
+    let mut by_kind: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for change in changes.iter().filter(|change| change["action"] != "deleted") {
+        let sample = by_kind.entry(change["entity"].as_str().unwrap()).or_default();
+        if sample.len() < 20 && !sample.iter().any(|seen| seen["href"] == change["href"]) {
+            sample.push(change);
+        }
+    }
+    for RecordKind { entity: kind, .. } in RECORD_KINDS {
+        assert!(by_kind.contains_key(kind), "the demo holds no {kind}: {:?}", by_kind.keys());
+    }
+    for (kind, sample) in &by_kind {
+        for change in sample {
+            let href = change["href"].as_str().unwrap();
+            let response = app.get(href).await;
+            assert_eq!(response.status(), 200, "{kind}: GET {href}");
+            let record: Value = response.json().await.expect("JSON body");
+            let id = if *kind == "red_flag" { &record["flag"]["id"] } else { &record["id"] };
+            assert_eq!(*id, change["id"], "{kind}: GET {href} answers with another record: {record}");
+        }
+    }
+
+    // The new routes' records link to parents that answer, and write instants with `Z`.
+    for RecordKind { entity: kind, links, instants, amounts } in RECORD_KINDS {
+        let record = app.get_json(by_kind[kind][0]["href"].as_str().unwrap()).await;
+        for link in links {
+            let parent = record[link].as_str().unwrap_or_else(|| panic!("{kind}.{link}: {record}"));
+            assert_eq!(app.get(parent).await.status(), 200, "{kind}.{link}: GET {parent}");
+        }
+        for instant in instants {
+            let text = record[instant].as_str().unwrap_or_else(|| panic!("{kind}.{instant}: {record}"));
+            let parsed = chrono::DateTime::parse_from_rfc3339(text);
+            assert!(text.ends_with('Z') && parsed.is_ok(), "{kind}.{instant}: {text}");
+        }
+        for amount in amounts {
+            let money = &record[amount];
+            let exact = money["amount"].as_str().is_some_and(|a| a.parse::<rust_decimal::Decimal>().is_ok());
+            assert!(exact && money["currency"].is_string(), "{kind}.{amount}: {record}");
+        }
+        assert!(record["provenance"]["upstream_id"].is_string(), "{kind}: {record}");
+    }
+}
+
+/// The new routes answer an unknown id as `getLot` does: 404, a problem naming the record.
+#[tokio::test]
+async fn the_record_routes_answer_an_unknown_id_with_a_404_problem() {
+    let app = spawn_app().await;
+    for (path, what) in [
+        ("/v1/lots/424242", "lot"),
+        ("/v1/budget-lines/424242", "budget line"),
+        ("/v1/bids/424242", "bid"),
+        ("/v1/awards/424242", "award"),
+        ("/v1/contract-amendments/424242", "contract amendment"),
+        ("/v1/delivery-acts/424242", "delivery act"),
+    ] {
+        let problem = assert_problem(app.get(path).await, 404).await;
+        assert_eq!(problem["type"], "/problems/not-found", "{path}: {problem}");
+        assert_eq!(problem["detail"], format!("{what} 424242 does not exist"), "{path}: {problem}");
+    }
 }
 
 #[tokio::test]

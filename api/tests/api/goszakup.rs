@@ -149,6 +149,46 @@ async fn a_next_page_on_another_host_is_refused_and_gets_no_token() {
     assert_eq!(elsewhere.hits("/v3/trd-buy/all?search_after=1"), 0, "the other host was never asked");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_larger_than_the_body_limit_fails_the_run_unread_and_a_larger_limit_resumes_it() {
+    let app = spawn_app().await;
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    serve_refs(&upstream);
+    let body = page("trd-buy-all-page.json");
+    assert!(body.len() > 4096);
+    upstream.on("/v3/trd-buy/all", vec![Answer::json(body)]);
+    let limited = Command::new(BINARY)
+        .args(["import", "--max-retries", "0", "--max-body-bytes", "4096", "goszakup"])
+        .args(["--base-url", &upstream.base_url, "--only", "trd-buy"])
+        .env("DATABASE_URL", app.database_url())
+        .env("SCRUTINY_GOSZAKUP_TOKEN", "s3cret-token")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&limited);
+    assert!(!limited.status.success(), "{stdout}");
+    assert!(stderr.contains("larger than the 4096 bytes allowed"), "{stderr}");
+    assert_eq!(app.get_json("/v1/tenders?limit=1").await["total"], 0, "nothing was read from the page");
+
+    // The setting, from the environment, is the default the flag overrides.
+    let from_settings = Command::new(BINARY)
+        .args(["import", "--max-retries", "0", "goszakup", "--base-url", &upstream.base_url, "--only", "trd-buy"])
+        .env("DATABASE_URL", app.database_url())
+        .env("SCRUTINY_GOSZAKUP_TOKEN", "s3cret-token")
+        .env("SCRUTINY_UPSTREAM_MAX_BODY_BYTES", "4096")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!from_settings.status.success());
+    assert!(text(&from_settings).1.contains("larger than the 4096 bytes allowed"), "{}", text(&from_settings).1);
+
+    let output = import(&app, &upstream, dir.path(), "trd-buy");
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(app.get_json("/v1/tenders?limit=1").await["total"].as_i64().unwrap() > 0);
+}
+
 /// The register of unreliable suppliers: each entry stored with its dates beside its supplier
 /// (an entry listed without dates is read in full from `/v3/rnu/{biin}`), every item stored or
 /// rejected, a second read stores nothing twice, and the journal takes a supplier off it.

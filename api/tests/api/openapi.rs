@@ -64,3 +64,55 @@ async fn the_spec_and_the_docs_are_served() {
     assert!(docs.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     assert!(docs.text().await.unwrap().contains("swagger"));
 }
+
+/// What generators choke on: non-standard formats, `info.summary` in a 3.0 document, an
+/// `allOf` over a reference (openapi-python-client drops such a schema), no `servers`.
+#[test]
+fn the_spec_uses_only_constructs_common_generators_take() {
+    let spec: Value = serde_yaml::from_str(&api::openapi_yaml()).unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.0"));
+    assert!(spec["info"].get("summary").is_none(), "info.summary is OpenAPI 3.1 only");
+    assert_eq!(spec["servers"][0]["url"], "/");
+    fn walk(value: &Value, path: &str, found: &mut Vec<String>) {
+        match value {
+            Value::Object(object) => {
+                if let Some(format) = object.get("format").and_then(Value::as_str)
+                    && ![
+                        "date",
+                        "date-time",
+                        "int32",
+                        "int64",
+                        "float",
+                        "double",
+                        "binary",
+                        "byte",
+                        "uri",
+                        "email",
+                        "uuid",
+                        "password",
+                    ]
+                    .contains(&format)
+                {
+                    found.push(format!("{path}: format {format}"));
+                }
+                if let Some(all_of) = object.get("allOf").and_then(Value::as_array)
+                    && all_of.iter().any(|member| member.get("$ref").is_some())
+                {
+                    found.push(format!("{path}: allOf over a reference"));
+                }
+                for (key, child) in object {
+                    walk(child, &format!("{path}/{key}"), found);
+                }
+            }
+            Value::Array(items) => {
+                for (index, child) in items.iter().enumerate() {
+                    walk(child, &format!("{path}/{index}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(&spec, "", &mut found);
+    assert!(found.is_empty(), "{} constructs generators reject, e.g. {:?}", found.len(), &found[..found.len().min(5)]);
+}

@@ -41,7 +41,7 @@ async fn the_first_page_shows_organizations_with_their_names_and_provenance() {
     assert_eq!(finance["region_kato"], "710000000");
     assert_eq!(finance["provenance"]["source"], "demo");
     assert_eq!(finance["provenance"]["upstream_id"], "mf");
-    assert_eq!(finance["provenance"]["fetched_at"], "2026-01-15T00:00:00+00:00");
+    assert_eq!(finance["provenance"]["fetched_at"], "2026-01-15T00:00:00Z");
     assert_eq!(finance["provenance"]["content_hash"].as_str().unwrap().len(), 64);
     assert!(page["links"]["next"].as_str().unwrap().starts_with("/v1/organizations?"));
 }

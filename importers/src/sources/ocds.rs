@@ -20,6 +20,18 @@
 //! be read is rejected at the line where it breaks (releases before that point are kept). A
 //! broken gzip stream ends the input.
 //!
+//! One release can still be arbitrarily large (a 2 GiB string fits in 2 MiB of gzip), so no value
+//! that is read whole into memory (a release, a record, a bare release or record, a package's own
+//! fields around its `releases`/`records`, an element of a top-level array) may take more than
+//! `max_release_bytes` of (decompressed) input: [`DEFAULT_MAX_RELEASE_BYTES`] (64 MiB) with
+//! [`read`], any other with [`read_with_limit`]. The parser is stopped as soon as a value takes
+//! one byte more, so memory never holds much more than the limit (a value of exactly the limit
+//! is read). Such a value is a reject, not a read error, naming its line: "release at line 3 is
+//! larger than the 64 MiB limit (max_release_bytes); skipped". In JSON Lines the rest of that line
+//! is skipped without being kept and reading goes on with the next line; in a document the next
+//! release cannot be found without parsing the big one, so reading stops there, as when a document
+//! breaks (the releases before it are kept).
+//!
 //! # Output and accounting
 //!
 //! Each release gives one `Parsed::Records` (possibly with no records, say for a planning-only
@@ -174,6 +186,10 @@ const MAX_QUANTITY: usize = 32;
 const KZ_SCHEMES: [&str; 3] = ["KZ-BIN", "KZ-IIN", "KZ-KGD"];
 /// ISO 4217's code for "no currency", for a zero amount whose currency nobody stated.
 const NO_CURRENCY: &str = "XXX";
+/// The most (decompressed) input one release, record or other value read whole may take with
+/// [`read`]: far above any real release (the largest seen are a few MiB), and low enough that a
+/// crafted or broken one cannot take the importer's memory.
+pub const DEFAULT_MAX_RELEASE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Streams the OCDS documents in one input. `input` names the file or URL (used in Locations).
 /// Detects gzip by its magic bytes, then JSON Lines (one JSON value per non-empty line: a release,
@@ -181,9 +197,21 @@ const NO_CURRENCY: &str = "XXX";
 /// possibly pretty-printed over many lines). Yields one `Parsed` per release (or per compiled
 /// record), each followed by a `Parsed::Rejected` per part of it that could not be stored. An
 /// unreadable input (truncated JSON, HTML instead of JSON, bad gzip) yields a `Parsed::Rejected`
-/// naming the input and line, and reading goes on with the next line for JSON Lines.
+/// naming the input and line, and reading goes on with the next line for JSON Lines. A release
+/// over [`DEFAULT_MAX_RELEASE_BYTES`] is rejected (see [`read_with_limit`]).
 pub fn read(input: &str, reader: Box<dyn Read + Send>) -> Box<dyn Iterator<Item = Parsed> + Send> {
-    Box::new(Reader { input: input.to_owned(), state: State::Pending(reader) })
+    read_with_limit(input, reader, DEFAULT_MAX_RELEASE_BYTES)
+}
+
+/// [`read`], with at most `max_release_bytes` of (decompressed) input for any one release, record
+/// or other value read whole: a larger one is rejected at its line, and then the rest of its JSON
+/// Lines line is skipped, or the rest of a document is not read (see the module documentation).
+pub fn read_with_limit(
+    input: &str,
+    reader: Box<dyn Read + Send>,
+    max_release_bytes: u64,
+) -> Box<dyn Iterator<Item = Parsed> + Send> {
+    Box::new(Reader { input: input.to_owned(), max_release_bytes, state: State::Pending(reader) })
 }
 
 /// Maps one release object (a bare release, an element of a package's `releases`, or a record's
@@ -225,6 +253,7 @@ pub fn parse_release_parts(location: Location, release: &Value) -> Vec<Parsed> {
 
 struct Reader {
     input: String,
+    max_release_bytes: u64,
     state: State,
 }
 
@@ -240,7 +269,9 @@ impl Iterator for Reader {
     fn next(&mut self) -> Option<Parsed> {
         loop {
             match std::mem::replace(&mut self.state, State::Done) {
-                State::Pending(reader) => self.state = State::Running(spawn(self.input.clone(), reader)),
+                State::Pending(reader) => {
+                    self.state = State::Running(spawn(self.input.clone(), reader, self.max_release_bytes));
+                }
                 State::Running(receiver) => {
                     let parsed = receiver.recv().ok()?;
                     self.state = State::Running(receiver);
@@ -254,14 +285,14 @@ impl Iterator for Reader {
 
 /// Starts the worker that parses `reader` and sends what it finds; the channel closes when the
 /// input is done, and the worker stops when the receiver is dropped.
-fn spawn(input: String, reader: Box<dyn Read + Send>) -> Receiver<Parsed> {
+fn spawn(input: String, reader: Box<dyn Read + Send>, max_release_bytes: u64) -> Receiver<Parsed> {
     let (sender, receiver) = mpsc::sync_channel(CHANNEL_BOUND);
     let worker_sender = sender.clone();
     let worker_input = input.clone();
     let spawned = std::thread::Builder::new().name("ocds-reader".into()).spawn(move || {
         let panic_sender = worker_sender.clone();
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let sink = Sink::new(&worker_input, worker_sender);
+            let sink = Sink::new(&worker_input, worker_sender, max_release_bytes);
             let _ = run(&sink, reader);
         }));
         if outcome.is_err() {
@@ -290,10 +321,12 @@ struct Sink {
     stopped: Cell<bool>,
     /// Whether the input is gzip, for read errors' wording.
     gzip: Cell<bool>,
+    /// The value being read whole and the input it has taken, against `max_release_bytes`.
+    budget: Budget,
 }
 
 impl Sink {
-    fn new(input: &str, sender: SyncSender<Parsed>) -> Self {
+    fn new(input: &str, sender: SyncSender<Parsed>, max_release_bytes: u64) -> Self {
         Sink {
             input: input.to_owned(),
             sender,
@@ -301,6 +334,7 @@ impl Sink {
             line: Cell::new(None),
             stopped: Cell::new(false),
             gzip: Cell::new(false),
+            budget: Budget::new(max_release_bytes),
         }
     }
 
@@ -462,6 +496,155 @@ impl<R: Read> Read for LineCounter<R> {
     }
 }
 
+/// A value read whole into memory (a release, a record, a top-level document): what it is and
+/// where it starts, for the reject when it is too large.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    /// "release", "record", "release package", "document", ...
+    what: &'static str,
+    line: u64,
+    /// Whether it is the top-level value (in JSON Lines, the whole line).
+    top: bool,
+}
+
+/// The value being read whole and the bytes of input it has taken so far. The visitors mark where
+/// each value starts; [`SizeLimit`] counts what the parser reads and stops it when the value
+/// takes more than `limit`, which bounds the memory one huge release can take.
+struct Budget {
+    limit: u64,
+    /// The value being read; `None` between the elements of a streamed array and after the
+    /// top-level value, where the parser reads only whitespace, commas and brackets, and keeps
+    /// none of them.
+    current: Cell<Option<Counted>>,
+    /// Bytes `current` has taken.
+    used: Cell<u64>,
+}
+
+/// What [`Budget::save`] saved: the value being read around a streamed array.
+struct Saved {
+    current: Option<Counted>,
+    used: u64,
+}
+
+impl Budget {
+    fn new(limit: u64) -> Self {
+        Budget { limit, current: Cell::new(None), used: Cell::new(0) }
+    }
+
+    /// Starts counting a value that has already taken `used` bytes (the parser has read its first
+    /// byte when it hands it to a visitor).
+    fn start(&self, counted: Counted, used: u64) {
+        self.current.set(Some(counted));
+        self.used.set(used);
+    }
+
+    /// Stops counting: the value is read.
+    fn pause(&self) {
+        self.current.set(None);
+    }
+
+    /// Names the value being read anew, once its keys tell what it is.
+    fn rename(&self, what: &'static str) {
+        if let Some(counted) = self.current.get() {
+            self.current.set(Some(Counted { what, ..counted }));
+        }
+    }
+
+    fn save(&self) -> Saved {
+        Saved { current: self.current.get(), used: self.used.get() }
+    }
+
+    /// Goes back to counting the value around a streamed array, whose elements were counted
+    /// apart.
+    fn restore(&self, saved: Saved) {
+        self.current.set(saved.current);
+        self.used.set(saved.used);
+    }
+}
+
+/// The read error [`SizeLimit`] stops the parser with: a value larger than the limit. Told apart
+/// from a real read error by its type, since it is a reject and not a failure of the input.
+#[derive(Debug, Clone, Copy)]
+struct TooLarge {
+    counted: Counted,
+    limit: u64,
+}
+
+impl TooLarge {
+    /// The size limit that stopped a parse, if that is what stopped it.
+    fn of(error: &io::Error) -> Option<TooLarge> {
+        error.get_ref()?.downcast_ref::<TooLarge>().copied()
+    }
+}
+
+impl fmt::Display for TooLarge {
+    fn fmt(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        let Counted { what, line, .. } = self.counted;
+        write!(formatter, "{what} at line {line} is larger than the {} limit (max_release_bytes)", bytes(self.limit))
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// A size for people: whole MiB or KiB when it is one, else bytes.
+fn bytes(size: u64) -> String {
+    const KIB: u64 = 1 << 10;
+    const MIB: u64 = 1 << 20;
+    if size >= MIB && size.is_multiple_of(MIB) {
+        format!("{} MiB", size / MIB)
+    } else if size >= KIB && size.is_multiple_of(KIB) {
+        format!("{} KiB", size / KIB)
+    } else {
+        format!("{size} B")
+    }
+}
+
+/// The reader serde_json parses from: counts the bytes of the value being read (the parser reads
+/// one byte at a time, so the count is exact) and fails with [`TooLarge`] instead of reading a
+/// byte past the limit, so the parser stops mid-string rather than buffer the rest of it.
+struct SizeLimit<'b, R> {
+    inner: R,
+    budget: &'b Budget,
+}
+
+impl<R: Read> Read for SizeLimit<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(counted) = self.budget.current.get() else { return self.inner.read(buf) };
+        let used = self.budget.used.get();
+        let room = self.budget.limit.saturating_sub(used);
+        if room == 0 && !buf.is_empty() {
+            return Err(io::Error::other(TooLarge { counted, limit: self.budget.limit }));
+        }
+        let wanted = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let read = self.inner.read(&mut buf[..wanted])?;
+        self.budget.used.set(used + read as u64);
+        Ok(read)
+    }
+}
+
+/// What stopped a parse.
+enum Failure {
+    /// A value over the size limit.
+    TooLarge(TooLarge),
+    /// The input could not be read (the message of the parse error).
+    Read(String),
+    /// The JSON is broken, or not OCDS.
+    Json(serde_json::Error),
+}
+
+impl From<serde_json::Error> for Failure {
+    fn from(error: serde_json::Error) -> Self {
+        if !error.is_io() {
+            return Failure::Json(error);
+        }
+        let message = error.to_string();
+        match TooLarge::of(&io::Error::from(error)) {
+            Some(too_large) => Failure::TooLarge(too_large),
+            None => Failure::Read(message),
+        }
+    }
+}
+
 /// The worker: detects the format and parses the whole input.
 fn run(sink: &Sink, reader: Box<dyn Read + Send>) -> Result<(), Stop> {
     let mut source: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(BUFFER, reader));
@@ -573,10 +756,14 @@ fn finish_line(
     if sink.stopped.get() {
         return Err(Stop);
     }
-    if error.is_io() {
-        return sink.fail(line, &io::Error::other(error.to_string()));
+    match Failure::from(error) {
+        Failure::Read(message) => return sink.fail(line, &io::Error::other(message)),
+        Failure::TooLarge(too_large) => {
+            let skipped = if too_large.counted.top { "skipped" } else { "skipped, with the rest of its line" };
+            sink.reject(Some(too_large.counted.line), format!("{too_large}; {skipped}"))?;
+        }
+        Failure::Json(error) => sink.reject(Some(line), describe(&error, line))?,
     }
-    sink.reject(Some(line), describe(&error, line))?;
     if !ended && let Err(error) = input.skip_line() {
         return sink.fail(line, &error);
     }
@@ -594,15 +781,24 @@ fn document(sink: &Sink, prefix: Vec<u8>, input: &mut Input, before: u64) -> Res
         return Err(Stop);
     }
     let line = if error.line() == 0 { sink.newlines.get() + 1 } else { error.line() as u64 + before };
-    if error.is_io() {
-        return sink.fail(line, &io::Error::other(error.to_string()));
+    match Failure::from(error) {
+        Failure::Read(message) => sink.fail(line, &io::Error::other(message)),
+        Failure::TooLarge(too_large) => sink.reject(
+            Some(too_large.counted.line),
+            format!("{too_large}; neither it nor the rest of the input was read"),
+        ),
+        Failure::Json(error) => sink.reject(Some(line), describe(&error, line)),
     }
-    sink.reject(Some(line), describe(&error, line))
 }
 
+/// Parses one top-level value (a document, or a JSON Lines line) from `reader`, each value read
+/// whole held to the size limit.
 fn parse_stream<R: Read>(sink: &Sink, reader: R) -> serde_json::Result<()> {
-    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    sink.budget.start(Counted { what: "document", line: sink.position(), top: true }, 0);
+    let mut deserializer = serde_json::Deserializer::from_reader(SizeLimit { inner: reader, budget: &sink.budget });
     DocumentSeed { sink }.deserialize(&mut deserializer)?;
+    // Only whitespace may follow, which the parser does not keep.
+    sink.budget.pause();
     deserializer.end()
 }
 
@@ -645,7 +841,7 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let position = self.sink.position();
         let mut rest = Map::new();
-        let mut streamed = false;
+        let mut streamed = None;
         while let Some(key) = map.next_key::<String>()? {
             // A bare record has `releases` too, after its `ocid`: keep it whole.
             let kind = match key.as_str() {
@@ -653,10 +849,11 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
                 "records" => Some(Kind::Records),
                 _ => None,
             };
+            self.sink.budget.rename(document_kind(&rest, &key, streamed.or(kind)));
             match kind {
                 Some(kind) => {
                     map.next_value_seed(ItemsSeed { sink: self.sink, kind })?;
-                    streamed = true;
+                    streamed = Some(kind);
                 }
                 None => {
                     let value: Value = map.next_value()?;
@@ -664,7 +861,7 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
                 }
             }
         }
-        if !streamed {
+        if streamed.is_none() {
             self.sink.emit(value_parts(self.sink.location(position), &Value::Object(rest)))?;
         }
         Ok(())
@@ -672,6 +869,19 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         ItemsSeed { sink: self.sink, kind: Kind::Documents }.visit_seq(seq)
+    }
+}
+
+/// What a top-level object is, from its keys read so far and `key`, about to be read: for the
+/// reject when it is too large (its releases or records, if streamed, are counted apart).
+fn document_kind(rest: &Map<String, Value>, key: &str, streamed: Option<Kind>) -> &'static str {
+    let has = |name: &str| key == name || rest.contains_key(name);
+    match streamed {
+        Some(Kind::Records) => "record package",
+        Some(_) => "release package",
+        None if has("ocid") && (has("compiledRelease") || has("releases")) => "record",
+        None if has("ocid") => "release",
+        None => "document",
     }
 }
 
@@ -704,6 +914,15 @@ impl Kind {
             Kind::Documents => "the input",
         }
     }
+
+    /// One element, in a reject's reason.
+    fn element(self) -> &'static str {
+        match self {
+            Kind::Releases => "release",
+            Kind::Records => "record",
+            Kind::Documents => "document",
+        }
+    }
 }
 
 /// A package's `releases` or `records`, visited one element at a time.
@@ -727,15 +946,23 @@ impl<'de> Visitor<'de> for ItemsSeed<'_> {
         write!(formatter, "an array of {}", self.kind.field())
     }
 
+    /// Each element is counted against the size limit on its own, and the value around the
+    /// array (a package's own fields) goes on being counted after it.
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let around = self.sink.budget.save();
         while seq.next_element_seed(ItemSeed { sink: self.sink, kind: self.kind })?.is_some() {}
+        self.sink.budget.restore(around);
         Ok(())
     }
 
     /// One release or record as an object instead of an array of one.
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         let position = self.sink.position();
+        let around = self.sink.budget.save();
+        // The parser has read the object's `{`.
+        self.sink.budget.start(Counted { what: self.kind.element(), line: position, top: false }, 1);
         let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        self.sink.budget.restore(around);
         let mut parts = self.kind.parts(self.sink.location(position), &value);
         add_repair(&mut parts, &format!("{} is an object, not an array", self.kind.field()));
         self.sink.emit(parts)
@@ -756,7 +983,11 @@ impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         let position = self.sink.position();
+        // The parser has read the element's first byte to find it.
+        self.sink.budget.start(Counted { what: self.kind.element(), line: position, top: false }, 1);
         let value = Value::deserialize(deserializer)?;
+        // Up to the next element come only whitespace and a comma.
+        self.sink.budget.pause();
         self.sink.emit(self.kind.parts(self.sink.location(position), &value))
     }
 }
@@ -2822,5 +3053,208 @@ mod tests {
         };
         let first: Vec<Parsed> = read("endless.jsonl", Box::new(endless)).take(5).collect();
         assert_eq!(tally(&first).tenders, 5);
+    }
+
+    /// A small limit for the size tests; `release()` takes well under it.
+    const TEST_LIMIT: u64 = 4 * 1024;
+
+    fn read_limited(input: &str, bytes: Vec<u8>, limit: u64) -> Vec<Parsed> {
+        read_with_limit(input, Box::new(Cursor::new(bytes)), limit).collect()
+    }
+
+    /// `release()` with a tender title of `size` bytes.
+    fn big_release(ocid: &str, size: usize) -> Value {
+        let mut value = release(ocid);
+        value["tender"]["title"] = json!("x".repeat(size));
+        value
+    }
+
+    fn positions(parsed: &[Parsed]) -> Vec<Option<u64>> {
+        parsed
+            .iter()
+            .map(|parsed| match parsed {
+                Parsed::Records { location, .. } => location.position,
+                Parsed::Rejected(reject) => reject.location.position,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_json_lines_release_over_the_size_limit_is_one_reject_and_the_next_lines_are_read() {
+        let lines: Vec<String> =
+            [release("ocds-size-1"), big_release("ocds-size-2", 100 * 1024), release("ocds-size-3")]
+                .iter()
+                .map(|value| serde_json::to_string(value).unwrap())
+                .collect();
+        assert!(lines[0].len() < TEST_LIMIT as usize / 2, "{}", lines[0].len());
+        let parsed = read_limited("big.jsonl", format!("{}\n", lines.join("\n")).into_bytes(), TEST_LIMIT);
+        let rejected = rejects(&parsed);
+        assert_eq!(rejected.len(), 1, "{rejected:?}");
+        assert_eq!(rejected[0].location, Location::new("big.jsonl", Some(2)));
+        assert_eq!(rejected[0].record_id, None);
+        assert_eq!(rejected[0].reason, "release at line 2 is larger than the 4 KiB limit (max_release_bytes); skipped");
+        // Each line is counted once, read or rejected (rows in = stored + rejected), and the lines
+        // around the big one give what they give on their own.
+        assert_eq!(positions(&parsed), vec![Some(1), Some(2), Some(3)]);
+        let around = read_bytes("small.jsonl", format!("{}\n{}\n", lines[0], lines[2]).into_bytes());
+        assert_eq!(tally(&parsed), Tally { rejects: tally(&around).rejects + 1, ..tally(&around) });
+    }
+
+    #[test]
+    fn a_release_over_the_size_limit_ends_a_document_and_keeps_the_releases_before_it() {
+        let releases = vec![
+            release("ocds-doc-1"),
+            release("ocds-doc-2"),
+            big_release("ocds-doc-3", 100 * 1024),
+            release("ocds-doc-4"),
+        ];
+        let package = json!({ "uri": "https://example.com/package", "version": "1.1", "releases": releases });
+        let text = serde_json::to_string_pretty(&package).unwrap();
+        // Releases start at the lines holding `    {` (elements of `releases`, indented 4).
+        let starts: Vec<u64> =
+            text.lines().enumerate().filter(|(_, line)| *line == "    {").map(|(index, _)| index as u64 + 1).collect();
+        assert_eq!(starts.len(), 4);
+        let parsed = read_limited("package.json", text.clone().into_bytes(), TEST_LIMIT);
+        assert_eq!(positions(&parsed), vec![Some(starts[0]), Some(starts[1]), Some(starts[2])], "{parsed:?}");
+        let whole = read_bytes("package.json", text.into_bytes());
+        assert_eq!(parsed[..2], whole[..2]);
+        let Parsed::Rejected(reject) = &parsed[2] else { panic!("{:?}", parsed[2]) };
+        assert_eq!(
+            reject.reason,
+            format!(
+                "release at line {} is larger than the 4 KiB limit (max_release_bytes); neither it nor the rest of \
+                 the input was read",
+                starts[2]
+            )
+        );
+
+        // A one-line package, longer than the first line held in memory: the rest of its line is
+        // skipped, and the next line is read.
+        let package = json!({ "releases": [release("ocds-line-1"), big_release("ocds-line-2", 2 << 20), release("ocds-line-3")] });
+        let text = format!("{package}\n{}\n", serde_json::to_string(&release("ocds-line-4")).unwrap());
+        let parsed = read_limited("packages.jsonl", text.into_bytes(), TEST_LIMIT);
+        assert_eq!(positions(&parsed), vec![Some(1), Some(1), Some(2)], "{parsed:?}");
+        let Parsed::Rejected(reject) = &parsed[1] else { panic!("{:?}", parsed[1]) };
+        assert_eq!(
+            reject.reason,
+            "release at line 1 is larger than the 4 KiB limit (max_release_bytes); skipped, with the rest of its line"
+        );
+        let tenders: Vec<&str> = records(&parsed)
+            .filter_map(
+                |record| if let Record::Tender(tender) = record { Some(tender.upstream_id.as_str()) } else { None },
+            )
+            .collect();
+        assert_eq!(tenders, vec!["ocds-line-1", "ocds-line-4"]);
+    }
+
+    /// `head`, then `letters` pseudo-random lowercase letters (which compress about as badly as
+    /// text does), then `tail`, made as they are read; `served` counts the bytes read.
+    struct Generated {
+        head: Cursor<Vec<u8>>,
+        letters: u64,
+        state: u64,
+        tail: Cursor<Vec<u8>>,
+        served: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    }
+
+    impl Generated {
+        fn new(head: &str, letters: u64, tail: &str) -> Self {
+            Generated {
+                head: Cursor::new(head.as_bytes().to_vec()),
+                letters,
+                state: 0x9E37_79B9_7F4A_7C15,
+                tail: Cursor::new(tail.as_bytes().to_vec()),
+                served: Default::default(),
+            }
+        }
+    }
+
+    impl Read for Generated {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let read = if self.head.position() < self.head.get_ref().len() as u64 {
+                self.head.read(buf)?
+            } else if self.letters > 0 {
+                let read = buf.len().min(usize::try_from(self.letters).unwrap_or(usize::MAX));
+                for byte in &mut buf[..read] {
+                    // xorshift64
+                    self.state ^= self.state << 13;
+                    self.state ^= self.state >> 7;
+                    self.state ^= self.state << 17;
+                    *byte = b'a' + (self.state % 26) as u8;
+                }
+                self.letters -= read as u64;
+                read
+            } else {
+                self.tail.read(buf)?
+            };
+            self.served.fetch_add(read as u64, std::sync::atomic::Ordering::SeqCst);
+            Ok(read)
+        }
+    }
+
+    #[test]
+    fn a_gzip_release_over_the_size_limit_is_rejected_without_decompressing_it_whole() {
+        let small = serde_json::to_string(&release("ocds-gz-1")).unwrap();
+        let head =
+            format!("{{\n  \"releases\": [\n    {small},\n    {{\"ocid\": \"ocds-gz-2\", \"tender\": {{\"title\": \"");
+        let letters: u64 = 32 << 20;
+        let plain = Generated::new(&head, letters, "\"}}\n  ]\n}\n");
+        let served = plain.served.clone();
+        let compressed = flate2::read::GzEncoder::new(plain, Compression::fast());
+        let parsed: Vec<Parsed> = read_with_limit("big.json.gz", Box::new(compressed), TEST_LIMIT).collect();
+        assert_eq!(positions(&parsed), vec![Some(3), Some(4)], "{parsed:?}");
+        assert_eq!(tally(&parsed).tenders, 1);
+        let Parsed::Rejected(reject) = &parsed[1] else { panic!("{:?}", parsed[1]) };
+        assert_eq!(
+            reject.reason,
+            "release at line 4 is larger than the 4 KiB limit (max_release_bytes); neither it nor the rest of the \
+             input was read"
+        );
+        // The parser stopped at the limit: what was decompressed beyond it is what the read
+        // buffers (64 KiB of gzip, 64 KiB decompressed) hold, not the 32 MiB string.
+        let served = served.load(std::sync::atomic::Ordering::SeqCst);
+        let bound = head.len() as u64 + TEST_LIMIT + 3 * BUFFER as u64;
+        assert!(served < bound, "{served} bytes decompressed, more than {bound}");
+    }
+
+    #[test]
+    fn the_parser_reads_no_byte_past_the_limit() {
+        let (sender, _receiver) = mpsc::sync_channel(CHANNEL_BOUND);
+        let sink = Sink::new("counted.jsonl", sender, TEST_LIMIT);
+        sink.line.set(Some(7));
+        let plain = Generated::new("{\"ocid\": \"ocds-counted-1\", \"tender\": {\"title\": \"", 100 * 1024, "\"}}\n");
+        let served = plain.served.clone();
+        let error = parse_stream(&sink, plain).unwrap_err();
+        let Failure::TooLarge(too_large) = Failure::from(error) else { panic!("not the size limit") };
+        assert_eq!(too_large.counted.line, 7);
+        assert_eq!(too_large.counted.what, "release");
+        assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), TEST_LIMIT);
+    }
+
+    #[test]
+    fn a_release_of_exactly_the_limit_is_read() {
+        let line = serde_json::to_string(&big_release("ocds-edge-1", 3000)).unwrap();
+        let size = line.len() as u64;
+        let parsed = read_limited("edge.jsonl", format!("{line}\n").into_bytes(), size);
+        assert!(rejects(&parsed).is_empty(), "{parsed:?}");
+        assert_eq!(tally(&parsed).tenders, 1);
+        let parsed = read_limited("edge.jsonl", format!("{line}\n").into_bytes(), size - 1);
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(
+            rejects(&parsed)[0].reason,
+            format!("release at line 1 is larger than the {} B limit (max_release_bytes); skipped", size - 1)
+        );
+
+        // An element of a package is counted on its own, without the package around it.
+        let package = format!("{{\n  \"uri\": \"x\",\n  \"releases\": [\n{line}\n]}}\n");
+        let parsed = read_limited("edge.json", package.clone().into_bytes(), size);
+        assert!(rejects(&parsed).is_empty(), "{parsed:?}");
+        assert_eq!(tally(&parsed).tenders, 1);
+        let parsed = read_limited("edge.json", package.into_bytes(), size - 1);
+        assert_eq!(positions(&parsed), vec![Some(4)], "{parsed:?}");
+        assert!(rejects(&parsed)[0].reason.starts_with("release at line 4 is larger"), "{parsed:?}");
+
+        // The default is 64 MiB.
+        assert_eq!(bytes(DEFAULT_MAX_RELEASE_BYTES), "64 MiB");
     }
 }
