@@ -105,6 +105,10 @@ pub struct Settings {
     pub http2_max_concurrent_streams: u32,
     /// Exports, bulk downloads, searches and aggregates served at once; past it, 503.
     pub expensive_concurrency: usize,
+    /// The longest one database statement of `serve` may run on PostgreSQL, in seconds; past
+    /// it the database cancels it and the request gets 503. (Command-line imports and
+    /// refreshes have none.) SQLite has no equivalent; the request timeout still answers.
+    pub statement_timeout_seconds: u64,
     /// Extra trusted CA certificates (PEM) for upstreams with a certificate of their own
     /// (goszakup), for `scrutiny import` and `serve`'s scheduled imports alike.
     pub ca_bundle: Option<PathBuf>,
@@ -194,6 +198,7 @@ impl Default for Settings {
             idle_timeout_seconds: 30,
             http2_max_concurrent_streams: 100,
             expensive_concurrency: 8,
+            statement_timeout_seconds: 30,
             ca_bundle: None,
             upstream_timeout_seconds: 60,
             upstream_max_body_bytes: importers::http::DEFAULT_MAX_BODY_BYTES,

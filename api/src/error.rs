@@ -271,6 +271,12 @@ impl From<DomainError> for ApiError {
                 "busy",
                 "every database connection is in use; retry in a few seconds".to_owned(),
             ))),
+            error if error.is_statement_timeout() => ApiError::Unavailable(Json(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the database took longer than the server allows for one query; narrow the filters or retry later"
+                    .to_owned(),
+            ))),
             DomainError::Unavailable(detail) => {
                 tracing::error!(detail = %detail, "a write needs what the server does not have");
                 ApiError::Unavailable(Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)))

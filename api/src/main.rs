@@ -341,7 +341,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 settings.bind = bind;
             }
             let keys = api::startup::Keys::load(&settings)?;
-            let db = connect().await?;
+            let serving = PoolOptions {
+                statement_timeout: Some(std::time::Duration::from_secs(settings.statement_timeout_seconds.max(1))),
+                ..pool.clone()
+            };
+            let db = db::connect(settings.database_url.expose(), &serving)
+                .await
+                .with_context(|| format!("connecting to {}", settings.database_url))?;
             let app = Application::build_with_keys(settings.clone(), db, keys)
                 .await
                 .with_context(|| format!("starting on {}", settings.bind))?;

@@ -13,11 +13,15 @@ use crate::migration::Migrator;
 pub struct PoolOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// PostgreSQL cancels any statement running longer (`statement_timeout`, set for every
+    /// connection of the pool). `None` for batch work (imports, red-flag refreshes) run
+    /// from the command line. SQLite has no such setting.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+        PoolOptions { max_connections: 10, acquire_timeout: Duration::from_secs(5), statement_timeout: None }
     }
 }
 
@@ -31,7 +35,13 @@ pub async fn connect(url: &str, options: &PoolOptions) -> Result<DatabaseConnect
         .max_connections(if in_memory { 1 } else { options.max_connections })
         .min_connections(if in_memory { 1 } else { 0 })
         .acquire_timeout(options.acquire_timeout)
-        .sqlx_logging(false)
+        .sqlx_logging(false);
+    if let Some(timeout) = options.statement_timeout {
+        let milliseconds = timeout.as_millis().max(1).to_string();
+        connect
+            .map_sqlx_postgres_opts(move |postgres| postgres.options([("statement_timeout", milliseconds.as_str())]));
+    }
+    connect
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite
                 .create_if_missing(true)

@@ -55,4 +55,16 @@ impl DomainError {
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
         DomainError::Invalid { field: field.to_owned(), reason: reason.into() }
     }
+
+    /// Whether the database cancelled a statement that ran past its `statement_timeout`
+    /// (PostgreSQL's `query_canceled`, 57014).
+    pub fn is_statement_timeout(&self) -> bool {
+        use sea_orm::RuntimeErr;
+        match self {
+            DomainError::Database(
+                DbErr::Query(RuntimeErr::SqlxError(error)) | DbErr::Exec(RuntimeErr::SqlxError(error)),
+            ) => error.as_database_error().and_then(|database| database.code()).as_deref() == Some("57014"),
+            _ => false,
+        }
+    }
 }

@@ -135,3 +135,31 @@ async fn expensive_requests_past_their_cap_get_503_with_retry_after_and_cheap_on
     assert_eq!(app.get("/v1/contracts").await.status(), 200);
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
+
+/// On PostgreSQL a statement past `statement_timeout` is cancelled by the database, and the
+/// request that ran it gets a 503 problem saying so. (SQLite has no statement timeout; there
+/// the request timeout answers. This runs in the PostgreSQL pass of `make test`.)
+#[tokio::test]
+async fn a_statement_past_the_timeout_is_cancelled_and_answers_503() {
+    use poem::IntoResponse;
+    let Some(url) = std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) else { return };
+    let options = domain::db::PoolOptions {
+        max_connections: 1,
+        statement_timeout: Some(std::time::Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let db = domain::db::connect(&url, &options).await.unwrap();
+    let started = std::time::Instant::now();
+    let error = domain::DomainError::from(db.execute_unprepared("SELECT pg_sleep(5)").await.unwrap_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "cancelled, not waited out");
+    assert!(error.is_statement_timeout(), "{error:?}");
+    let response = api::error::ApiError::from(error).into_response();
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = serde_json::from_slice(&response.into_body().into_bytes().await.unwrap()).unwrap();
+    assert_eq!(body["type"], "/problems/timeout", "{body}");
+
+    // Without the option, the same connection string waits the statement out.
+    let patient =
+        domain::db::connect(&url, &domain::db::PoolOptions { max_connections: 1, ..Default::default() }).await.unwrap();
+    patient.execute_unprepared("SELECT pg_sleep(0.3)").await.unwrap();
+}
