@@ -101,6 +101,9 @@ pub struct Settings {
     /// A connection with nothing read or written for this long is closed, in seconds: a client
     /// that sends half its headers and waits does not keep it.
     pub idle_timeout_seconds: u64,
+    /// A client must send a request's headers within this many seconds of their first byte,
+    /// or the connection is closed: a client dribbling a byte at a time is never idle.
+    pub header_read_timeout_seconds: u64,
     /// The most concurrent streams one HTTP/2 connection may open.
     pub http2_max_concurrent_streams: u32,
     /// Exports, bulk downloads, searches and aggregates served at once; past it, 503.
@@ -196,6 +199,7 @@ impl Default for Settings {
             outbox_every_seconds: 30,
             request_timeout_seconds: 30,
             idle_timeout_seconds: 30,
+            header_read_timeout_seconds: 10,
             http2_max_concurrent_streams: 100,
             expensive_concurrency: 8,
             statement_timeout_seconds: 30,

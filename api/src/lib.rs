@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod preconditions;
 pub mod routes;
 pub mod schedule;
+pub mod slow_clients;
 pub mod spec;
 pub mod startup;
 pub mod telemetry;

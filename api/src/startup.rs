@@ -378,7 +378,9 @@ impl Application {
             }
         }
         let app = routes(&self.state, &self.settings);
-        let served = Server::new_with_acceptor(self.acceptor)
+        let header_timeout = Duration::from_secs(self.settings.header_read_timeout_seconds.max(1));
+        let acceptor = crate::slow_clients::HeaderDeadlineAcceptor::new(self.acceptor, header_timeout);
+        let served = Server::new_with_acceptor(acceptor)
             .idle_timeout(Duration::from_secs(self.settings.idle_timeout_seconds.max(1)))
             .http2_max_concurrent_streams(self.settings.http2_max_concurrent_streams.max(1))
             .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))

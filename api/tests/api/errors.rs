@@ -163,3 +163,45 @@ async fn a_statement_past_the_timeout_is_cancelled_and_answers_503() {
         domain::db::connect(&url, &domain::db::PoolOptions { max_connections: 1, ..Default::default() }).await.unwrap();
     patient.execute_unprepared("SELECT pg_sleep(0.3)").await.unwrap();
 }
+
+/// A slowloris client, which sends a header byte every 300 ms and so is never idle, is cut
+/// off once its headers have taken longer than `header_read_timeout_seconds`; a client that
+/// sends its request at once on the same server is answered, twice on one connection.
+#[tokio::test]
+async fn a_client_dribbling_its_headers_is_cut_off_at_the_header_deadline() {
+    let app = spawn_app_with(|settings| {
+        settings.header_read_timeout_seconds = 2;
+        settings.idle_timeout_seconds = 30;
+    })
+    .await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+
+    let mut prompt = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut buffer = vec![0u8; 4096];
+    for _ in 0..2 {
+        prompt.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let answered = prompt.read(&mut buffer).await.unwrap();
+        assert!(String::from_utf8_lossy(&buffer[..answered]).starts_with("HTTP/1.1 200"));
+    }
+
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let started = std::time::Instant::now();
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut closed = false;
+    for byte in request {
+        if slow.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let read = tokio::time::timeout(std::time::Duration::from_millis(300), slow.read(&mut buffer)).await;
+        if matches!(read, Ok(Ok(0)) | Ok(Err(_))) {
+            closed = true;
+            break;
+        }
+        assert!(read.is_err(), "nothing is answered to half a request: {read:?}");
+    }
+    let elapsed = started.elapsed();
+    assert!(closed, "the dribbling client was never cut off ({elapsed:?})");
+    assert!(elapsed < std::time::Duration::from_secs(5), "cut off near the 2 s deadline, not later: {elapsed:?}");
+    assert!(elapsed >= std::time::Duration::from_millis(1900), "not before the deadline: {elapsed:?}");
+}
