@@ -122,8 +122,7 @@ impl<Io: AsyncRead + Unpin> AsyncRead for HeaderDeadline<Io> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.io).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = polled {
-            let read = buf.filled()[before..].to_vec();
-            this.observe(&read);
+            this.observe(&buf.filled()[before..]);
         }
         polled
     }
