@@ -675,3 +675,42 @@ impl<E: Endpoint> Endpoint for ExpensiveLimitEndpoint<E> {
         Ok(response)
     }
 }
+
+/// Refuses a query string holding a NUL character (`%00`) with a 400 naming the parameter.
+/// No field takes one, and PostgreSQL cannot even compare a text with one ("invalid byte
+/// sequence"): passed on, it became a 500 wherever a filter reached the database.
+pub struct NoNulInQuery;
+
+impl<E: Endpoint> Middleware<E> for NoNulInQuery {
+    type Output = NoNulInQueryEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        NoNulInQueryEndpoint { inner }
+    }
+}
+
+pub struct NoNulInQueryEndpoint<E> {
+    inner: E,
+}
+
+/// The name of the first query parameter whose name or value holds `%00`, shown as sent.
+fn parameter_with_nul(query: &str) -> Option<String> {
+    query.split('&').find(|pair| pair.to_ascii_lowercase().contains("%00")).map(|pair| {
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') { name.to_owned() } else { "?".to_owned() }
+    })
+}
+
+impl<E: Endpoint> Endpoint for NoNulInQueryEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        if let Some(name) = req.uri().query().and_then(parameter_with_nul) {
+            return Ok(crate::error::Problem::invalid_param(
+                &name,
+                "holds a NUL character (%00), which no parameter accepts",
+            )
+            .into_response());
+        }
+        self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}

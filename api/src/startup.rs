@@ -272,6 +272,7 @@ pub fn routes(state: &AppState, settings: &Settings) -> impl Endpoint + 'static 
         .with(poem::middleware::CatchPanic::new().with_handler(crate::middleware::panic_problem))
         .with(crate::middleware::ExpensiveLimit::new(settings.expensive_concurrency))
         .with(BodyLimit(settings.max_body_bytes))
+        .with(crate::middleware::NoNulInQuery)
         .with(Problems(routes_index))
         .with(HttpCaching)
         .with(RateLimit::from_settings(settings));
