@@ -431,10 +431,6 @@ impl poem_openapi::types::ToJSON for Text {
 impl poem_openapi::types::ParseFromJSON for Text {
     fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
         match value.unwrap_or_default() {
-            // No text field takes a NUL, and PostgreSQL cannot store one: a clear 400, not a 500.
-            serde_json::Value::String(text) if text.contains('\0') => Err(poem_openapi::types::ParseError::custom(
-                "holds a NUL character (\\u0000), which no text field accepts",
-            )),
             serde_json::Value::String(text) => Ok(Text(text)),
             other => Err(poem_openapi::types::ParseError::expected_type(other)),
         }
