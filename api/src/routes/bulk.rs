@@ -20,7 +20,7 @@ use super::payments::payments_out;
 use super::plan_items::plan_items_out;
 use super::tenders::tenders_out;
 use crate::error::ApiResult;
-use crate::lists::{Encoding, export_body, record_chunks};
+use crate::lists::{CsvRecord, Encoding, export_body, record_chunks};
 
 pub struct BulkApi {
     pub db: DatabaseConnection,
@@ -148,6 +148,144 @@ pub enum BulkFileResponse {
     ),
 }
 
+/// A Frictionless Data Package (<https://specs.frictionlessdata.io/data-package/>)
+/// describing the CSV bulk files, so that pandas, R and data portals read them typed.
+#[derive(Debug, Clone, Object)]
+pub struct DataPackage {
+    /// `tabular-data-package`.
+    pub profile: String,
+    /// The package's name.
+    pub name: String,
+    /// What the package holds.
+    pub title: String,
+    /// One resource per CSV bulk file.
+    pub resources: Vec<DataResource>,
+}
+
+/// A CSV bulk file as a Tabular Data Resource.
+#[derive(Debug, Clone, Object)]
+pub struct DataResource {
+    /// The dataset, e.g. `contracts`.
+    pub name: String,
+    /// The file, relative to this document (`/v1/bulk/`), e.g. `contracts.csv.gz`.
+    pub path: String,
+    /// `tabular-data-resource`.
+    pub profile: String,
+    /// `csv`.
+    pub format: String,
+    /// `gz`: the file is gzip-compressed.
+    pub compression: String,
+    /// `text/csv`.
+    pub mediatype: String,
+    /// `utf-8`.
+    pub encoding: String,
+    /// The columns, in file order.
+    pub schema: TableSchema,
+}
+
+/// A Table Schema (<https://specs.frictionlessdata.io/table-schema/>).
+#[derive(Debug, Clone, Object)]
+pub struct TableSchema {
+    /// Every column, in file order.
+    pub fields: Vec<TableField>,
+    /// The column that identifies a row: `id`.
+    #[oai(rename = "primaryKey")]
+    pub primary_key: String,
+    /// Cells that mean "no value": the empty string.
+    #[oai(rename = "missingValues")]
+    pub missing_values: Vec<String>,
+}
+
+/// One column.
+#[derive(Debug, Clone, Object)]
+pub struct TableField {
+    /// The column's name, as in the file's header.
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean`, `date` or `datetime`. Codes (BINs, KATO
+    /// codes, ENSTRU codes, document numbers, upstream ids) are strings: read as numbers, a
+    /// BIN such as `030840708688` loses its leading zero.
+    #[oai(rename = "type")]
+    pub field_type: String,
+    /// For times: `any` (RFC 3339 in UTC, `Z`, with or without fractional seconds).
+    #[oai(skip_serializing_if_is_none)]
+    pub format: Option<String>,
+}
+
+/// The Table Schema type of a bulk CSV column, from what the column holds.
+fn field_type(name: &str) -> (&'static str, Option<&'static str>) {
+    match name {
+        "upstream_id" => ("string", None),
+        "id" | "fiscal_year" | "planned_month" | "recommendations" | "accepted" | "declined" => ("integer", None),
+        n if n.ends_with("_id") => ("integer", None),
+        "amount" | "unit_price" | "quantity" => ("number", None),
+        "vat_included" | "delivered_on_time" | "answered_on_time" | "overdue" => ("boolean", None),
+        n if n.ends_with("_at") => ("datetime", Some("any")),
+        n if n.ends_with("_on") || n == "deliver_by" || n == "answer_due" => ("date", None),
+        _ => ("string", None),
+    }
+}
+
+fn resource(name: &str, file: BulkFile, header: &[&str]) -> DataResource {
+    DataResource {
+        name: name.to_owned(),
+        path: file.name().to_owned(),
+        profile: "tabular-data-resource".to_owned(),
+        format: "csv".to_owned(),
+        compression: "gz".to_owned(),
+        mediatype: "text/csv".to_owned(),
+        encoding: "utf-8".to_owned(),
+        schema: TableSchema {
+            fields: header
+                .iter()
+                .map(|column| {
+                    let (field_type, format) = field_type(column);
+                    TableField {
+                        name: (*column).to_owned(),
+                        field_type: field_type.to_owned(),
+                        format: format.map(str::to_owned),
+                    }
+                })
+                .collect(),
+            primary_key: "id".to_owned(),
+            missing_values: vec![String::new()],
+        },
+    }
+}
+
+/// Every CSV bulk file with its columns: one header per dataset, the same the list
+/// endpoints' `format=csv` exports write.
+fn data_package() -> DataPackage {
+    use super::contracts::Contract;
+    use super::decisions::Decision;
+    use super::findings::Finding;
+    use super::lots::Lot;
+    use super::payments::Payment;
+    use super::plan_items::PlanItem;
+    use super::tenders::Tender;
+    DataPackage {
+        profile: "tabular-data-package".to_owned(),
+        name: "scrutiny".to_owned(),
+        title: "Scrutiny: public spending in Kazakhstan, whole datasets".to_owned(),
+        resources: vec![
+            resource("organizations", BulkFile::OrganizationsCsv, Organization::HEADER),
+            resource("plan-items", BulkFile::PlanItemsCsv, PlanItem::HEADER),
+            resource("tenders", BulkFile::TendersCsv, Tender::HEADER),
+            resource("lots", BulkFile::LotsCsv, Lot::HEADER),
+            resource("contracts", BulkFile::ContractsCsv, Contract::HEADER),
+            resource("payments", BulkFile::PaymentsCsv, Payment::HEADER),
+            resource("decisions", BulkFile::DecisionsCsv, Decision::HEADER),
+            resource("findings", BulkFile::FindingsCsv, Finding::HEADER),
+        ],
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum DataPackageResponse {
+    /// The Data Package.
+    #[oai(status = 200)]
+    Ok(Json<DataPackage>),
+}
+
 /// Names in bulk files: every language is kept; CSV's single name column shows Russian.
 const LANGUAGE: Language = Language::Ru;
 
@@ -171,6 +309,16 @@ impl BulkApi {
             })
             .collect();
         BulkIndexResponse::Ok(Json(BulkIndex { files }))
+    }
+
+    /// Describe the CSV bulk files (Frictionless Data Package)
+    ///
+    /// Each CSV bulk file as a Tabular Data Resource with its Table Schema: column types, so
+    /// that tools read BINs, KATO codes and other codes as text, amounts as numbers and times as
+    /// times. The same columns as the list endpoints' `format=csv` exports.
+    #[oai(path = "/v1/bulk/datapackage.json", method = "get", operation_id = "getBulkDataPackage")]
+    async fn data_package(&self) -> DataPackageResponse {
+        DataPackageResponse::Ok(Json(data_package()))
     }
 
     /// Download a bulk file

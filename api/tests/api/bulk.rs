@@ -61,3 +61,48 @@ async fn an_empty_dataset_is_a_valid_file_and_an_unknown_one_is_a_problem() {
     let problem = assert_problem(app.get("/v1/bulk/payments.xlsx").await, 400).await;
     assert_eq!(problem["invalid_params"][0]["name"], "file");
 }
+
+/// The Data Package names every CSV bulk file with its columns in file order, typed so that
+/// codes stay text: a tool reading it gets BINs with their leading zeros.
+#[tokio::test]
+async fn the_data_package_describes_every_csv_bulk_file_column_by_column() {
+    let app = spawn_seeded_app().await;
+    let package = app.get_json("/v1/bulk/datapackage.json").await;
+    assert_eq!(package["profile"], "tabular-data-package");
+    let resources = package["resources"].as_array().unwrap();
+    let index = app.get_json("/v1/bulk").await;
+    let csv_files = index["files"].as_array().unwrap().iter().filter(|f| f["media_type"] == "text/csv").count();
+    assert_eq!(resources.len(), csv_files, "one resource per CSV bulk file");
+    for resource in resources {
+        let path = resource["path"].as_str().unwrap();
+        let gzipped = app.get(&format!("/v1/bulk/{path}")).await.bytes().await.unwrap();
+        let mut text = String::new();
+        GzDecoder::new(&gzipped[..]).read_to_string(&mut text).unwrap();
+        let header: Vec<String> =
+            csv::Reader::from_reader(text.as_bytes()).headers().unwrap().iter().map(str::to_owned).collect();
+        let fields: Vec<String> = resource["schema"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|field| field["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(fields, header, "{path}");
+        let type_of = |name: &str| {
+            resource["schema"]["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["name"] == name)
+                .map(|f| f["type"].clone())
+        };
+        for column in header.iter().filter(|c| c.ends_with("bin") || c.ends_with("kato") || *c == "upstream_id") {
+            assert_eq!(type_of(column).unwrap(), "string", "{path}: {column}");
+        }
+        if let Some(amount) = type_of("amount") {
+            assert_eq!(amount, "number", "{path}");
+        }
+    }
+    let contracts = resources.iter().find(|r| r["name"] == "contracts").unwrap();
+    let signed = contracts["schema"]["fields"].as_array().unwrap().iter().find(|f| f["name"] == "signed_at").unwrap();
+    assert_eq!(signed["type"], "datetime");
+}
