@@ -182,8 +182,21 @@ pub async fn ocds(sink: &mut Sink, upstream: &Upstream, inputs: &[String]) -> Re
         };
         sink.fetched_now();
         let shown = redact_url(input);
+        let limit = sink.options().max_release_bytes;
+        // The reader's iterator blocks while the parser works: it runs on a blocking thread and
+        // hands its items over a bounded channel, so `serve`'s async workers, which answer
+        // requests while a scheduled import runs, are never held by a large input.
+        let (items, mut received) = tokio::sync::mpsc::channel(256);
+        let reading = tokio::task::spawn_blocking(move || {
+            for parsed in ocds::read_with_limit(&shown, reader, limit) {
+                if items.blocking_send(parsed).is_err() {
+                    // The run stopped (a failed write): dropping the iterator stops the parser.
+                    break;
+                }
+            }
+        });
         let mut done = 0u64;
-        for parsed in ocds::read_with_limit(&shown, reader, sink.options().max_release_bytes) {
+        while let Some(parsed) = received.recv().await {
             done += 1;
             if done <= skip {
                 continue;
@@ -193,6 +206,7 @@ pub async fn ocds(sink: &mut Sink, upstream: &Upstream, inputs: &[String]) -> Re
                 sink.commit(Some(format!("{index}:{done}"))).await?;
             }
         }
+        reading.await.map_err(|error| ImportError::Input(format!("reading {}: {error}", redact_url(input))))?;
         sink.commit(Some(format!("{index}:{done}"))).await?;
     }
     Ok(None)
