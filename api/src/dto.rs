@@ -143,8 +143,8 @@ impl Money {
             vat_included,
             // Importers store 0 where the source gives no rate: a rate of zero tenge is not one.
             exchange_rate: exchange_rate
-                .parse::<rust_decimal::Decimal>()
-                .map_or(true, |rate| !rate.is_zero())
+                .bytes()
+                .any(|b| b.is_ascii_digit() && b != b'0')
                 .then(|| exchange_rate.to_owned()),
         }
     }
@@ -370,15 +370,6 @@ impl poem_openapi::types::ParseFromJSON for Day {
 impl poem_openapi::types::ParseFromParameter for Day {
     fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
         Day::parse(value)
-    }
-}
-
-impl poem_openapi::types::ParseFromMultipartField for Day {
-    async fn parse_from_multipart(field: Option<poem::web::Field>) -> poem_openapi::types::ParseResult<Self> {
-        match field {
-            Some(field) => Day::parse(&field.text().await.map_err(poem_openapi::types::ParseError::custom)?),
-            None => Err(poem_openapi::types::ParseError::expected_input()),
-        }
     }
 }
 

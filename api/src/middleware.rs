@@ -694,7 +694,7 @@ pub struct NoNulInQueryEndpoint<E> {
 
 /// The name of the first query parameter whose name or value holds `%00`, shown as sent.
 fn parameter_with_nul(query: &str) -> Option<String> {
-    query.split('&').find(|pair| pair.to_ascii_lowercase().contains("%00")).map(|pair| {
+    query.split('&').find(|pair| pair.as_bytes().windows(3).any(|w| w == b"%00")).map(|pair| {
         let name = pair.split_once('=').map_or(pair, |(name, _)| name);
         if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') { name.to_owned() } else { "?".to_owned() }
     })

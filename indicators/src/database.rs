@@ -52,20 +52,21 @@ pub struct RefreshReport {
     pub last_change_id: i64,
 }
 
-/// Digest scopes: a process by the record that defines it, and a buyer.
-const TENDER: &str = "tender";
-const DIRECT: &str = "direct";
+/// Digest scopes: a process by the record that defines it, in list order (index 0 tenders,
+/// 1 direct contracts), and a buyer.
+const PROCESS_SCOPES: [&str; 2] = ["tender", "direct"];
 const BUYER: &str = "buyer";
 /// Processes per batch of releases built for an incremental refresh, as a page of the list.
 const RELEASE_BATCH: usize = 100;
 /// Digests read per query.
 const DIGEST_PAGE: u64 = 1_000;
 
-/// A process's place in list order (tenders by id, then direct contracts by id) and its scope.
-fn list_key(process: &Process) -> ((u8, i64), &'static str) {
+/// A process's place in list order (tenders by id, then direct contracts by id): its scope's
+/// index in [`PROCESS_SCOPES`] and its record id.
+fn list_key(process: &Process) -> (usize, i64) {
     match process {
-        Process::Tender(tender) => ((0, tender.id), TENDER),
-        Process::Direct(contract) => ((1, contract.id), DIRECT),
+        Process::Tender(tender) => (0, tender.id),
+        Process::Direct(contract) => (1, contract.id),
     }
 }
 
@@ -140,8 +141,8 @@ impl<'e> Fold<'e> {
             flags,
             coverage,
             processes: outcome.releases,
-            written: Vec::new(),
-            deleted: Vec::new(),
+            digests: Default::default(),
+            stale: Default::default(),
             main_currency: self.engine.main_currency().map(str::to_owned),
             rebuilt: 0,
         })
@@ -153,10 +154,10 @@ struct CardinalPass {
     flags: Vec<NewFlag>,
     coverage: Vec<CoverageRow>,
     processes: u64,
-    /// Digests to write: scope, record id, digest.
-    written: Vec<(&'static str, i64, String)>,
-    /// Digests of processes that are gone.
-    deleted: Vec<(&'static str, i64)>,
+    /// Digests to write, by scope (as [`PROCESS_SCOPES`]): record id, digest.
+    digests: [Vec<(i64, String)>; 2],
+    /// Digests to remove first, by scope: the processes recomputed or gone.
+    stale: [Vec<i64>; 2],
     main_currency: Option<String>,
     /// Releases built.
     rebuilt: u64,
@@ -170,15 +171,15 @@ async fn cardinal_full(
 ) -> Result<CardinalPass, DomainError> {
     let engine = Engine::new(settings.clone(), true);
     let mut fold = Fold::new(&engine);
-    let mut written = Vec::new();
+    let mut digests: [Vec<(i64, String)>; 2] = Default::default();
     let limit = Limit::new(Some(domain::pagination::MAX_LIMIT)).expect("the largest page is a valid limit");
     let mut after: Option<Cursor> = None;
     loop {
         let page = ocds::releases(db, after.as_ref(), limit).await?;
         for (release, process) in page.releases.iter().zip(&page.processes) {
             let Some(digest) = digest_of(&engine, release, process) else { continue };
-            let ((_, id), scope) = list_key(process);
-            written.push((scope, id, digest_text(&digest)));
+            let (scope, id) = list_key(process);
+            digests[scope].push((id, digest_text(&digest)));
             fold.add(digest);
         }
         match page.next {
@@ -186,9 +187,9 @@ async fn cardinal_full(
             None => break,
         }
     }
-    let rebuilt = written.len() as u64;
+    let rebuilt = digests.iter().map(Vec::len).sum::<usize>() as u64;
     let mut pass = fold.finish(db, settings, now).await?;
-    pass.written = written;
+    pass.digests = digests;
     pass.rebuilt = rebuilt;
     Ok(pass)
 }
@@ -208,7 +209,7 @@ async fn cardinal_incremental(
         engine.set_currency(currency);
     }
     // Every affected key, with its new digest or `None` when it no longer defines a process.
-    let mut fresh: BTreeMap<(u8, i64), Option<ProcessDigest>> = BTreeMap::new();
+    let mut fresh: BTreeMap<(usize, i64), Option<ProcessDigest>> = BTreeMap::new();
     fresh.extend(affected.tenders.iter().map(|id| ((0, *id), None)));
     fresh.extend(affected.direct_contracts.iter().map(|id| ((1, *id), None)));
     let tenders: Vec<i64> = affected.tenders.iter().copied().collect();
@@ -222,22 +223,21 @@ async fn cardinal_incremental(
         let page = ocds::releases_of(db, tender_ids, direct_ids).await?;
         for (release, process) in page.releases.iter().zip(&page.processes) {
             rebuilt += 1;
-            fresh.insert(list_key(process).0, digest_of(&engine, release, process));
+            fresh.insert(list_key(process), digest_of(&engine, release, process));
         }
     }
-    let scope_name = |order: u8| if order == 0 { TENDER } else { DIRECT };
-    let mut written = Vec::new();
-    let mut deleted = Vec::new();
-    for ((order, id), digest) in &fresh {
-        match digest {
-            Some(digest) => written.push((scope_name(*order), *id, digest_text(digest))),
-            None => deleted.push((scope_name(*order), *id)),
+    let mut digests: [Vec<(i64, String)>; 2] = Default::default();
+    let mut stale: [Vec<i64>; 2] = Default::default();
+    for ((scope, id), digest) in &fresh {
+        stale[*scope].push(*id);
+        if let Some(digest) = digest {
+            digests[*scope].push((*id, digest_text(digest)));
         }
     }
 
     let mut fold = Fold::new(&engine);
     let mut fresh = fresh.into_iter().peekable();
-    for (order, scope) in [(0u8, TENDER), (1u8, DIRECT)] {
+    for (order, scope) in PROCESS_SCOPES.into_iter().enumerate() {
         let mut after = 0;
         loop {
             let rows = red_flags::store::digests(db, scope, after, DIGEST_PAGE).await?;
@@ -273,8 +273,8 @@ async fn cardinal_incremental(
         }
     }
     let mut pass = fold.finish(db, settings, now).await?;
-    pass.written = written;
-    pass.deleted = deleted;
+    pass.digests = digests;
+    pass.stale = stale;
     pass.rebuilt = rebuilt;
     Ok(Ok(pass))
 }
@@ -497,13 +497,9 @@ async fn store_results(
     if let Some(pass) = cardinal {
         let codes: Vec<&str> = settings.cardinal.enabled().into_iter().map(|c| c.as_str()).collect();
         store.replace(&codes, pass.flags).await?;
-        for scope in [TENDER, DIRECT] {
-            let gone: Vec<i64> = pass.deleted.iter().filter(|(of, _)| *of == scope).map(|(_, id)| *id).collect();
-            store.delete_digests(scope, &gone).await?;
-        }
-        let (tenders, direct): (Vec<_>, Vec<_>) = pass.written.into_iter().partition(|(scope, _, _)| *scope == TENDER);
-        for (scope, digests) in [(TENDER, tenders), (DIRECT, direct)] {
-            store.write_digests(scope, digests.into_iter().map(|(_, id, text)| (id, text)).collect()).await?;
+        for ((scope, stale), digests) in PROCESS_SCOPES.into_iter().zip(pass.stale).zip(pass.digests) {
+            store.delete_digests(scope, &stale).await?;
+            store.insert_digests(scope, digests).await?;
         }
         coverage.extend(pass.coverage);
         processes = pass.processes;
@@ -534,7 +530,7 @@ async fn store_results(
             coverage.extend(kazakhstan::coverage_rows(&settings.kazakhstan, totals));
         }
     }
-    store.write_digests(BUYER, buyer_digests).await?;
+    store.insert_digests(BUYER, buyer_digests).await?;
     store.coverage(coverage).await?;
     Ok(StoredResults { processes, found, main_currency })
 }

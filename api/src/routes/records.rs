@@ -134,7 +134,7 @@ pub struct DeliveryAct {
 impl BudgetLine {
     fn new(found: WithOrganization<budget_line::Model>, language: Language) -> Self {
         let (row, administrator) = (found.record, found.organization);
-        // A budget line stores no rate: tenge is 1, any other currency's is unknown ("0").
+        // A budget line stores no rate: tenge is 1, any other currency's is unknown (`null`).
         let rate = if row.currency == "KZT" { "1" } else { "0" };
         BudgetLine {
             id: row.id,

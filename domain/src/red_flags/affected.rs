@@ -83,7 +83,8 @@ struct IdRow {
 
 #[derive(Debug, FromQueryResult)]
 struct CountRow {
-    count: i64,
+    changes: i64,
+    deletes: Option<i64>,
 }
 
 fn entity_list() -> String {
@@ -158,11 +159,6 @@ async fn ids(db: &DatabaseConnection, sql: String) -> Result<BTreeSet<i64>, Doma
     Ok(IdRow::find_by_statement(statement).all(db).await?.into_iter().filter_map(|row| row.id).collect())
 }
 
-async fn count(db: &DatabaseConnection, sql: String) -> Result<i64, DomainError> {
-    let statement = Statement::from_string(db.get_database_backend(), sql);
-    Ok(CountRow::find_by_statement(statement).one(db).await?.map_or(0, |row| row.count))
-}
-
 /// What changed after change `after` and register entries fetched after `register_since`.
 pub async fn since(
     db: &DatabaseConnection,
@@ -170,20 +166,19 @@ pub async fn since(
     register_since: DateTime<Utc>,
     limits: Limits,
 ) -> Result<Affected, DomainError> {
-    let entities = entity_list();
-    let deletes = count(
-        db,
+    let counts = Statement::from_string(
+        db.get_database_backend(),
         format!(
-            "SELECT COUNT(*) AS count FROM changes WHERE id > {after} AND action = 'deleted' AND entity IN ({entities})"
+            "SELECT COUNT(*) AS changes, SUM(CASE WHEN action = 'deleted' THEN 1 ELSE 0 END) AS deletes \
+             FROM changes WHERE id > {after} AND entity IN ({})",
+            entity_list()
         ),
-    )
-    .await?;
+    );
+    let counts = CountRow::find_by_statement(counts).one(db).await?;
+    let (changes, deletes) = counts.map_or((0, 0), |row| (row.changes as u64, row.deletes.unwrap_or(0)));
     if deletes > 0 {
         return Ok(Affected::Everything(format!("{deletes} records were deleted")));
     }
-    let changes =
-        count(db, format!("SELECT COUNT(*) AS count FROM changes WHERE id > {after} AND entity IN ({entities})"))
-            .await? as u64;
     if changes > limits.max_changes {
         return Ok(Affected::Everything(format!(
             "{changes} changes, more than the {} an incremental refresh follows",

@@ -244,10 +244,9 @@ impl Refresh {
         Ok(())
     }
 
-    /// Writes digests of `scope`, replacing any of the same records.
-    pub async fn write_digests(&mut self, scope: &str, digests: Vec<(i64, String)>) -> Result<(), DomainError> {
-        let ids: Vec<i64> = digests.iter().map(|(id, _)| *id).collect();
-        self.delete_digests(scope, &ids).await?;
+    /// Writes digests of `scope` for records that have none (after [`Refresh::clear_digests`]
+    /// or [`Refresh::delete_digests`]).
+    pub async fn insert_digests(&mut self, scope: &str, digests: Vec<(i64, String)>) -> Result<(), DomainError> {
         let mut rows = digests
             .into_iter()
             .map(|(record_id, digest)| indicator_digest::ActiveModel {

@@ -262,6 +262,18 @@ impl<'s> Run<'s> {
         Ok(())
     }
 
+    /// Hands every contract of `walk`, a page at a time with its related rows, to the indicators.
+    async fn walk(&mut self, db: &DatabaseConnection, mut walk: Walk, needs: Needs) -> Result<(), DomainError> {
+        while let Some(contracts) = walk.next(db).await? {
+            let mut page = Page::load(db, contracts, needs).await?;
+            let contracts = std::mem::take(&mut page.contracts);
+            for contract in &contracts {
+                self.contract(&page, contract)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Judges the buyer the walk is leaving.
     fn finish_buyer(&mut self) {
         let Some(mut current) = self.current.take() else { return };
@@ -334,14 +346,7 @@ pub async fn compute_for_buyers(
         sorted.dedup();
         // Chunks in ascending order keep the walk in buyer order across them.
         for chunk in sorted.chunks(load::IN_CHUNK) {
-            let mut walk = Walk::of_buyers(load::PAGE, chunk.to_vec());
-            while let Some(contracts) = walk.next(db).await? {
-                let mut page = Page::load(db, contracts, needs).await?;
-                let contracts = std::mem::take(&mut page.contracts);
-                for contract in &contracts {
-                    run.contract(&page, contract)?;
-                }
-            }
+            run.walk(db, Walk::of_buyers(load::PAGE, chunk.to_vec()), needs).await?;
         }
     }
     Ok(run.outcome())
@@ -355,15 +360,7 @@ async fn compute_in_pages(
 ) -> Result<KzOutcome, DomainError> {
     let mut run = Run::new(settings);
     if settings.any() {
-        let needs = settings.needs();
-        let mut walk = Walk::new(page_size);
-        while let Some(contracts) = walk.next(db).await? {
-            let mut page = Page::load(db, contracts, needs).await?;
-            let contracts = std::mem::take(&mut page.contracts);
-            for contract in &contracts {
-                run.contract(&page, contract)?;
-            }
-        }
+        run.walk(db, Walk::new(page_size), settings.needs()).await?;
     }
     Ok(run.outcome())
 }
