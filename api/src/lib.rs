@@ -2,6 +2,7 @@
 //! The `scrutiny` binary (`src/main.rs`) is a thin command line over this library.
 
 pub mod auth;
+pub mod bulk_store;
 pub mod config;
 pub mod dto;
 pub mod error;

@@ -1,12 +1,19 @@
-//! Bulk downloads: each dataset whole, as gzip-compressed CSV or JSON Lines.
+//! Bulk downloads: each dataset whole, as gzip-compressed CSV or JSON Lines, built once per
+//! data version into the bulk store and served from it with `ETag` and byte ranges.
+
+use std::io::{Seek, SeekFrom};
+use std::sync::Arc;
 
 use poem::Body;
-use poem_openapi::param::Path;
+use poem::http::StatusCode;
+use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use sea_orm::DatabaseConnection;
+use tokio::io::AsyncReadExt;
 
 use domain::DomainError;
+use domain::cache::ResultCache;
 use domain::entities::{contract, decision, lot, organization, payment, plan_item, tender};
 use domain::listing::{Filters, Sort};
 use domain::names::Language;
@@ -19,13 +26,33 @@ use super::organizations::Organization;
 use super::payments::payments_out;
 use super::plan_items::plan_items_out;
 use super::tenders::tenders_out;
-use crate::error::ApiResult;
+use crate::bulk_store::{Answer, BulkStore, Conditions, Opened, Version};
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::lists::{CsvRecord, Encoding, export_body, record_chunks};
+use crate::middleware::PUBLIC_CACHE_CONTROL;
 
 pub struct BulkApi {
     pub db: DatabaseConnection,
     /// Published findings, as the public sees them.
     pub findings: domain::findings::Findings,
+    /// Where the files are built and served from.
+    pub store: Arc<BulkStore>,
+}
+
+/// The bulk store the settings name: `bulk_dir`, else beside a SQLite database file
+/// (`<file>.bulk/`), else a directory of this process's own under the temporary directory.
+pub fn store(settings: &Settings) -> BulkStore {
+    let names: Vec<&str> = FILES.iter().map(|file| file.name()).collect();
+    match (&settings.bulk_dir, settings.database_url.sqlite_file()) {
+        (Some(dir), _) => BulkStore::open(dir.clone(), &names),
+        (None, Some(database)) => {
+            let mut dir = database.into_os_string();
+            dir.push(".bulk");
+            BulkStore::open(dir.into(), &names)
+        }
+        (None, None) => BulkStore::temporary(),
+    }
 }
 
 /// A bulk file: a dataset in a format.
@@ -109,6 +136,12 @@ impl BulkFile {
     fn encoding(self) -> Encoding {
         if self.name().ends_with(".csv.gz") { Encoding::CsvGzip } else { Encoding::JsonLinesGzip }
     }
+
+    /// Whether the file has columns derived from today's date (a finding's `overdue`, its
+    /// `answered_on_time` once a due day passes unanswered), which change with no write.
+    fn depends_on_the_date(self) -> bool {
+        matches!(self, BulkFile::FindingsCsv | BulkFile::FindingsJsonl)
+    }
 }
 
 /// One downloadable file.
@@ -138,12 +171,76 @@ pub enum BulkIndexResponse {
 
 #[derive(ApiResponse)]
 pub enum BulkFileResponse {
-    /// The whole dataset, gzip-compressed, streamed as it is read.
+    /// The whole file, gzip-compressed.
     #[oai(status = 200, content_type = "application/gzip")]
     Ok(
         Binary<Body>,
         /// `attachment; filename=<name>`, so browsers save the file.
         #[oai(header = "Content-Disposition")]
+        String,
+        /// A strong tag of the file's bytes (a hash of them): send it in `If-None-Match` to
+        /// revalidate, or in `If-Range` to resume a download.
+        #[oai(header = "ETag")]
+        String,
+        /// When the file was built (an HTTP date).
+        #[oai(header = "Last-Modified")]
+        String,
+        /// `bytes`: parts of the file may be asked for with `Range`.
+        #[oai(header = "Accept-Ranges")]
+        String,
+        /// The file's size in bytes.
+        #[oai(header = "Content-Length")]
+        u64,
+        /// `public, max-age=60`: reusable for a minute, then revalidated with the `ETag`.
+        #[oai(header = "Cache-Control")]
+        String,
+    ),
+    /// The one byte range asked for with `Range`.
+    #[oai(status = 206, content_type = "application/gzip")]
+    Partial(
+        Binary<Body>,
+        /// `bytes <first>-<last>/<size>`: which bytes of the file this is, and the file's size.
+        #[oai(header = "Content-Range")]
+        String,
+        /// `attachment; filename=<name>`, so browsers save the file.
+        #[oai(header = "Content-Disposition")]
+        String,
+        /// The whole file's tag, as on 200.
+        #[oai(header = "ETag")]
+        String,
+        /// When the file was built (an HTTP date).
+        #[oai(header = "Last-Modified")]
+        String,
+        /// `bytes`.
+        #[oai(header = "Accept-Ranges")]
+        String,
+        /// The size of this part in bytes.
+        #[oai(header = "Content-Length")]
+        u64,
+        /// `public, max-age=60`.
+        #[oai(header = "Cache-Control")]
+        String,
+    ),
+    /// `If-None-Match` names the current file (or `If-Modified-Since` is not before it was
+    /// built): the copy the client has is current. No body.
+    #[oai(status = 304)]
+    NotModified(
+        /// The current file's tag.
+        #[oai(header = "ETag")]
+        String,
+        /// When the file was built (an HTTP date).
+        #[oai(header = "Last-Modified")]
+        String,
+        /// `public, max-age=60`.
+        #[oai(header = "Cache-Control")]
+        String,
+    ),
+    /// No range asked for with `Range` starts within the file.
+    #[oai(status = 416, content_type = "application/problem+json")]
+    RangeNotSatisfiable(
+        Json<Problem>,
+        /// `bytes */<size>`: the file's size in bytes.
+        #[oai(header = "Content-Range")]
         String,
     ),
 }
@@ -323,69 +420,161 @@ impl BulkApi {
 
     /// Download a bulk file
     ///
-    /// The whole dataset, streamed and compressed as it is read from the database, so even
-    /// millions of rows download with flat server memory.
+    /// The whole dataset as one gzip-compressed file. Each file is built once per data version
+    /// (the change feed's last sequence number; for findings also the day, since whether a
+    /// finding is overdue changes with the date) and then served from storage, so repeated
+    /// downloads cost no database work: the first request after a write waits for the build,
+    /// and requests arriving meanwhile wait for the same build.
+    ///
+    /// The `ETag` is strong and names the bytes: `If-None-Match` with it gets 304 while the file
+    /// is unchanged. A single byte range (`Range: bytes=a-b`, `bytes=a-` or `bytes=-n`) gets
+    /// 206 with that part, so an interrupted download resumes (send `If-Range` with the `ETag`
+    /// to get the whole new file instead if it changed meanwhile); a range past the end gets
+    /// 416. Several ranges in one request get the whole file (200), as does a malformed
+    /// `Range`.
     #[oai(path = "/v1/bulk/:file", method = "get", operation_id = "getBulkFile")]
     async fn file(
         &self,
         /// The file, as `/v1/bulk` lists it, e.g. `contracts.csv.gz`.
         #[oai(name = "file")]
         file: Path<BulkFile>,
+        /// Tags of copies the client has; 304 when one is the current file's (`*` matches any).
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+        /// An HTTP date; 304 when the file was built no later. Ignored beside `If-None-Match`.
+        #[oai(name = "If-Modified-Since")]
+        if_modified_since: Header<Option<String>>,
+        /// One byte range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<suffix length>`.
+        #[oai(name = "Range")]
+        range: Header<Option<String>>,
+        /// The `ETag` (or `Last-Modified` date) of the copy a `Range` continues: when the file
+        /// has changed since, the answer is the whole new file rather than a part of it.
+        #[oai(name = "If-Range")]
+        if_range: Header<Option<String>>,
     ) -> ApiResult<BulkFileResponse> {
-        let (db, all, sort, encoding) = (self.db.clone(), Filters::default(), Sort::ID, file.0.encoding());
-        let body = match file.0 {
-            BulkFile::OrganizationsCsv | BulkFile::OrganizationsJsonl => export_body(
-                record_chunks::<organization::Entity, _, _, _>(db, all, sort, |_db, rows| async move {
-                    Ok::<_, DomainError>(rows.into_iter().map(|row| Organization::new(row, LANGUAGE)).collect())
-                }),
-                encoding,
-            ),
-            BulkFile::PlanItemsCsv | BulkFile::PlanItemsJsonl => export_body(
-                record_chunks::<plan_item::Entity, _, _, _>(db, all, sort, |db, rows| async move {
-                    plan_items_out(&db, rows, LANGUAGE).await
-                }),
-                encoding,
-            ),
-            BulkFile::TendersCsv | BulkFile::TendersJsonl => export_body(
-                record_chunks::<tender::Entity, _, _, _>(db, all, sort, |db, rows| async move {
-                    tenders_out(&db, rows, LANGUAGE).await
-                }),
-                encoding,
-            ),
-            BulkFile::LotsCsv | BulkFile::LotsJsonl => export_body(
-                record_chunks::<lot::Entity, _, _, _>(db, all, sort, |_db, rows| async move {
-                    Ok::<_, DomainError>(lots_out(rows, LANGUAGE))
-                }),
-                encoding,
-            ),
-            BulkFile::ContractsCsv | BulkFile::ContractsJsonl => export_body(
-                record_chunks::<contract::Entity, _, _, _>(db, all, sort, |db, rows| async move {
-                    contracts_out(&db, rows, LANGUAGE).await
-                }),
-                encoding,
-            ),
-            BulkFile::PaymentsCsv | BulkFile::PaymentsJsonl => export_body(
-                record_chunks::<payment::Entity, _, _, _>(db, all, sort, |db, rows| async move {
-                    payments_out(&db, rows, LANGUAGE).await
-                }),
-                encoding,
-            ),
-            BulkFile::DecisionsCsv | BulkFile::DecisionsJsonl => export_body(
-                record_chunks::<decision::Entity, _, _, _>(db, all, sort, |db, rows| async move {
-                    decisions_out(&db, rows, LANGUAGE).await
-                }),
-                encoding,
-            ),
-            BulkFile::FindingsCsv | BulkFile::FindingsJsonl => export_body(
-                crate::routes::findings::finding_chunks(
-                    self.findings.clone(),
-                    domain::accounts::Actor::Anonymous,
-                    domain::findings::FindingFilter::default(),
-                    LANGUAGE,
-                ),
-                encoding,
-            ),
+        let conditions = Conditions {
+            if_none_match: if_none_match.0,
+            if_modified_since: if_modified_since.0,
+            range: range.0,
+            if_range: if_range.0,
         };
-        Ok(BulkFileResponse::Ok(Binary(body), format!("attachment; filename={}", file.0.name())))
+        let opened = self.built(file.0).await?;
+        respond(file.0, opened, &conditions)
+    }
+}
+
+impl BulkApi {
+    /// The file at the current version, built if it is not yet.
+    async fn built(&self, file: BulkFile) -> ApiResult<Opened> {
+        // Read before the build starts, so the file holds at least this version's rows.
+        let data = ResultCache::data_version(&self.db).await?;
+        let day =
+            file.depends_on_the_date().then(|| domain::findings::calendar::kazakhstan_date(self.findings.clock.now()));
+        let (db, findings) = (self.db.clone(), self.findings.clone());
+        self.store
+            .file(file.name(), Version { data, day }, move || file_body(file, db, findings))
+            .await
+            .map_err(|error| ApiError::internal(&error))
+    }
+}
+
+/// The answer to a download of `opened` under `conditions`.
+fn respond(file: BulkFile, mut opened: Opened, conditions: &Conditions) -> ApiResult<BulkFileResponse> {
+    let disposition = format!("attachment; filename={}", file.name());
+    let last_modified =
+        chrono::DateTime::<chrono::Utc>::from(opened.modified).format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let len = opened.len;
+    Ok(match crate::bulk_store::answer(conditions, &opened.etag, opened.modified, len) {
+        Answer::NotModified => BulkFileResponse::NotModified(opened.etag, last_modified, PUBLIC_CACHE_CONTROL.into()),
+        Answer::Whole => BulkFileResponse::Ok(
+            Binary(Body::from_async_read(tokio::fs::File::from_std(opened.file))),
+            disposition,
+            opened.etag,
+            last_modified,
+            "bytes".into(),
+            len,
+            PUBLIC_CACHE_CONTROL.into(),
+        ),
+        Answer::Part(part) => {
+            opened.file.seek(SeekFrom::Start(part.start)).map_err(|error| ApiError::internal(&error))?;
+            let size = part.end - part.start;
+            BulkFileResponse::Partial(
+                Binary(Body::from_async_read(tokio::fs::File::from_std(opened.file).take(size))),
+                format!("bytes {}-{}/{len}", part.start, part.end - 1),
+                disposition,
+                opened.etag,
+                last_modified,
+                "bytes".into(),
+                size,
+                PUBLIC_CACHE_CONTROL.into(),
+            )
+        }
+        Answer::Unsatisfiable => BulkFileResponse::RangeNotSatisfiable(
+            Json(Problem::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range-not-satisfiable",
+                format!("the file is {len} bytes long: no range asked for starts within it"),
+            )),
+            format!("bytes */{len}"),
+        ),
+    })
+}
+
+/// The file's bytes: every row of its dataset, in id order, encoded and compressed as it is
+/// read from the database (a chunk of rows at a time, so memory stays flat).
+fn file_body(file: BulkFile, db: DatabaseConnection, findings: domain::findings::Findings) -> Body {
+    let (all, sort, encoding) = (Filters::default(), Sort::ID, file.encoding());
+    match file {
+        BulkFile::OrganizationsCsv | BulkFile::OrganizationsJsonl => export_body(
+            record_chunks::<organization::Entity, _, _, _>(db, all, sort, |_db, rows| async move {
+                Ok::<_, DomainError>(rows.into_iter().map(|row| Organization::new(row, LANGUAGE)).collect())
+            }),
+            encoding,
+        ),
+        BulkFile::PlanItemsCsv | BulkFile::PlanItemsJsonl => export_body(
+            record_chunks::<plan_item::Entity, _, _, _>(db, all, sort, |db, rows| async move {
+                plan_items_out(&db, rows, LANGUAGE).await
+            }),
+            encoding,
+        ),
+        BulkFile::TendersCsv | BulkFile::TendersJsonl => export_body(
+            record_chunks::<tender::Entity, _, _, _>(db, all, sort, |db, rows| async move {
+                tenders_out(&db, rows, LANGUAGE).await
+            }),
+            encoding,
+        ),
+        BulkFile::LotsCsv | BulkFile::LotsJsonl => export_body(
+            record_chunks::<lot::Entity, _, _, _>(db, all, sort, |_db, rows| async move {
+                Ok::<_, DomainError>(lots_out(rows, LANGUAGE))
+            }),
+            encoding,
+        ),
+        BulkFile::ContractsCsv | BulkFile::ContractsJsonl => export_body(
+            record_chunks::<contract::Entity, _, _, _>(db, all, sort, |db, rows| async move {
+                contracts_out(&db, rows, LANGUAGE).await
+            }),
+            encoding,
+        ),
+        BulkFile::PaymentsCsv | BulkFile::PaymentsJsonl => export_body(
+            record_chunks::<payment::Entity, _, _, _>(db, all, sort, |db, rows| async move {
+                payments_out(&db, rows, LANGUAGE).await
+            }),
+            encoding,
+        ),
+        BulkFile::DecisionsCsv | BulkFile::DecisionsJsonl => export_body(
+            record_chunks::<decision::Entity, _, _, _>(db, all, sort, |db, rows| async move {
+                decisions_out(&db, rows, LANGUAGE).await
+            }),
+            encoding,
+        ),
+        BulkFile::FindingsCsv | BulkFile::FindingsJsonl => export_body(
+            crate::routes::findings::finding_chunks(
+                findings,
+                domain::accounts::Actor::Anonymous,
+                domain::findings::FindingFilter::default(),
+                LANGUAGE,
+            ),
+            encoding,
+        ),
     }
 }

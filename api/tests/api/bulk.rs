@@ -6,7 +6,7 @@ use domain::demo;
 use flate2::read::GzDecoder;
 use serde_json::Value;
 
-use crate::helpers::{assert_problem, spawn_app, spawn_seeded_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with, spawn_seeded_app};
 
 async fn download(app: &crate::helpers::TestApp, name: &str) -> String {
     let response = app.get(&format!("/v1/bulk/{name}")).await;
@@ -105,4 +105,231 @@ async fn the_data_package_describes_every_csv_bulk_file_column_by_column() {
     let contracts = resources.iter().find(|r| r["name"] == "contracts").unwrap();
     let signed = contracts["schema"]["fields"].as_array().unwrap().iter().find(|f| f["name"] == "signed_at").unwrap();
     assert_eq!(signed["type"], "datetime");
+}
+
+/// A server whose bulk files are built in a directory the test can look into.
+async fn app_with_bulk_dir() -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let app = spawn_app_with(move |settings| settings.bulk_dir = Some(path)).await;
+    (app, dir)
+}
+
+/// The names in the bulk directory, sorted.
+fn stored(dir: &tempfile::TempDir) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+async fn insert_organizations(app: &TestApp, tag: &str, count: usize) {
+    use domain::entities::{OrganizationKind, organization};
+    use sea_orm::{ActiveModelTrait, Set};
+    for n in 0..count {
+        organization::ActiveModel {
+            name_ru: Set(Some(format!("ТОО \"{tag} {n}\""))),
+            kind: Set(OrganizationKind::Supplier),
+            source: Set("test".into()),
+            upstream_id: Set(format!("{tag}-{n}")),
+            fetched_at: Set(chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap()),
+            content_hash: Set("0".repeat(64)),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+}
+
+async fn data_version(app: &TestApp) -> i64 {
+    domain::cache::ResultCache::data_version(&app.db).await.unwrap()
+}
+
+fn header<'r>(response: &'r reqwest::Response, name: &str) -> &'r str {
+    response.headers().get(name).unwrap_or_else(|| panic!("no {name}")).to_str().unwrap()
+}
+
+async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = app.client.get(format!("{}{path}", app.address));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+fn gunzip(bytes: &[u8]) -> String {
+    let mut text = String::new();
+    GzDecoder::new(bytes).read_to_string(&mut text).expect("valid gzip");
+    text
+}
+
+/// The first download at a version builds the file into the bulk directory; the next ones
+/// are served from it, unchanged on disk, with the same strong ETag.
+#[tokio::test]
+async fn a_second_download_at_the_same_version_is_served_from_storage_without_a_rebuild() {
+    use std::os::unix::fs::MetadataExt;
+    let (app, dir) = app_with_bulk_dir().await;
+    insert_organizations(&app, "Поставщик", 3).await;
+    let version = data_version(&app).await;
+
+    let first = app.get("/v1/bulk/organizations.csv.gz").await;
+    assert_eq!(first.status(), 200);
+    let etag = header(&first, "etag").to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"') && !etag.starts_with("W/"), "strong: {etag}");
+    assert_eq!(header(&first, "accept-ranges"), "bytes");
+    assert!(header(&first, "last-modified").ends_with(" GMT"));
+    let length: usize = header(&first, "content-length").parse().unwrap();
+    let bytes = first.bytes().await.unwrap();
+    assert_eq!(bytes.len(), length);
+    assert_eq!(gunzip(&bytes).lines().count(), 4, "the header and three rows");
+
+    let name = format!("organizations.csv.gz.v{version}");
+    assert_eq!(stored(&dir), std::slice::from_ref(&name), "built once, named by file and version");
+    let path = dir.path().join(&name);
+    let built = std::fs::metadata(&path).unwrap();
+    assert_eq!(built.len() as usize, length);
+
+    for _ in 0..3 {
+        let again = app.get("/v1/bulk/organizations.csv.gz").await;
+        assert_eq!(again.status(), 200);
+        assert_eq!(header(&again, "etag"), etag);
+        assert_eq!(again.bytes().await.unwrap(), bytes);
+    }
+    let after = std::fs::metadata(&path).unwrap();
+    assert_eq!((after.ino(), after.modified().unwrap()), (built.ino(), built.modified().unwrap()), "not rebuilt");
+    assert_eq!(stored(&dir), [name]);
+
+    // Concurrent first downloads of another file share one build.
+    let downloads: Vec<_> = (0..6).map(|_| app.get("/v1/bulk/organizations.jsonl.gz")).collect();
+    let mut tags = Vec::new();
+    for response in futures_util::future::join_all(downloads).await {
+        assert_eq!(response.status(), 200);
+        tags.push(header(&response, "etag").to_owned());
+        assert_eq!(gunzip(&response.bytes().await.unwrap()).lines().count(), 3);
+    }
+    assert!(tags.windows(2).all(|pair| pair[0] == pair[1]), "{tags:?}");
+    assert_eq!(stored(&dir).len(), 2, "one file each, no temporary left: {:?}", stored(&dir));
+}
+
+/// A write builds a new version with new content and a new ETag; the old version's file is
+/// deleted, and `If-None-Match` revalidates against the current one.
+#[tokio::test]
+async fn a_write_changes_the_etag_and_the_content_and_old_versions_are_removed() {
+    let (app, dir) = app_with_bulk_dir().await;
+    insert_organizations(&app, "Старый", 2).await;
+    let before = app.get("/v1/bulk/organizations.jsonl.gz").await;
+    let old_tag = header(&before, "etag").to_owned();
+    assert_eq!(gunzip(&before.bytes().await.unwrap()).lines().count(), 2);
+
+    let unchanged = get_with(&app, "/v1/bulk/organizations.jsonl.gz", &[("if-none-match", &old_tag)]).await;
+    assert_eq!(unchanged.status(), 304);
+    assert_eq!(header(&unchanged, "etag"), old_tag);
+    assert!(unchanged.bytes().await.unwrap().is_empty());
+    let listed = format!("\"other\", {old_tag}");
+    let unchanged = get_with(&app, "/v1/bulk/organizations.jsonl.gz", &[("if-none-match", &listed)]).await;
+    assert_eq!(unchanged.status(), 304, "a tag in a list");
+
+    insert_organizations(&app, "Новый", 1).await;
+    let version = data_version(&app).await;
+    let after = get_with(&app, "/v1/bulk/organizations.jsonl.gz", &[("if-none-match", &old_tag)]).await;
+    assert_eq!(after.status(), 200, "the client's copy is stale");
+    let new_tag = header(&after, "etag").to_owned();
+    assert_ne!(new_tag, old_tag);
+    let text = gunzip(&after.bytes().await.unwrap());
+    assert_eq!(text.lines().count(), 3);
+    assert!(text.contains("Новый 0"), "{text}");
+    assert_eq!(stored(&dir), [format!("organizations.jsonl.gz.v{version}")], "the old version is gone");
+
+    let current = get_with(&app, "/v1/bulk/organizations.jsonl.gz", &[("if-none-match", &new_tag)]).await;
+    assert_eq!(current.status(), 304);
+}
+
+/// Single ranges get 206 with exactly those bytes, and consecutive ranges reassemble the file;
+/// several ranges at once get the whole file; `If-Range` with a stale tag gets the whole file.
+#[tokio::test]
+async fn ranges_give_exactly_those_bytes_and_reassemble_the_file() {
+    let (app, _dir) = app_with_bulk_dir().await;
+    insert_organizations(&app, "Поставщик", 200).await;
+    let path = "/v1/bulk/organizations.csv.gz";
+    let whole = app.get(path).await;
+    let etag = header(&whole, "etag").to_owned();
+    let whole = whole.bytes().await.unwrap();
+    let len = whole.len();
+    assert!(len > 1000, "{len}");
+
+    let part = |range: String| {
+        let app = &app;
+        async move { get_with(app, path, &[("range", &range)]).await }
+    };
+    let first = part("bytes=0-99".into()).await;
+    assert_eq!(first.status(), 206);
+    assert_eq!(header(&first, "content-range"), format!("bytes 0-99/{len}"));
+    assert_eq!(header(&first, "content-length"), "100");
+    assert_eq!(header(&first, "etag"), etag);
+    assert_eq!(header(&first, "content-type"), "application/gzip");
+    let mut reassembled = first.bytes().await.unwrap().to_vec();
+    let middle = part(format!("bytes=100-{}", len / 2)).await;
+    assert_eq!(middle.status(), 206);
+    reassembled.extend_from_slice(&middle.bytes().await.unwrap());
+    let rest = part(format!("bytes={}-", len / 2 + 1)).await;
+    assert_eq!(rest.status(), 206);
+    assert_eq!(header(&rest, "content-range"), format!("bytes {}-{}/{len}", len / 2 + 1, len - 1));
+    reassembled.extend_from_slice(&rest.bytes().await.unwrap());
+    assert_eq!(reassembled, whole.to_vec(), "the parts make the file");
+
+    let suffix = part("bytes=-50".into()).await;
+    assert_eq!(suffix.status(), 206);
+    assert_eq!(header(&suffix, "content-range"), format!("bytes {}-{}/{len}", len - 50, len - 1));
+    assert_eq!(suffix.bytes().await.unwrap(), whole.slice(len - 50..));
+    let past_the_end = part(format!("bytes={}-{}", len - 10, len + 1000)).await;
+    assert_eq!(past_the_end.bytes().await.unwrap(), whole.slice(len - 10..), "clamped to the end");
+
+    let several = part("bytes=0-9,20-29".into()).await;
+    assert_eq!(several.status(), 200, "several ranges get the whole file");
+    assert_eq!(several.bytes().await.unwrap(), whole);
+    let malformed = part("bytes=9-0".into()).await;
+    assert_eq!(malformed.status(), 200, "a malformed range is ignored");
+
+    let resumed = get_with(&app, path, &[("range", "bytes=10-19"), ("if-range", &etag)]).await;
+    assert_eq!(resumed.status(), 206);
+    assert_eq!(resumed.bytes().await.unwrap(), whole.slice(10..20));
+    let changed = get_with(&app, path, &[("range", "bytes=10-19"), ("if-range", "\"another\"")]).await;
+    assert_eq!(changed.status(), 200, "the file changed since: all of it");
+    assert_eq!(changed.bytes().await.unwrap(), whole);
+    let fresh = get_with(&app, path, &[("range", "bytes=10-19"), ("if-none-match", &etag)]).await;
+    assert_eq!(fresh.status(), 304, "If-None-Match comes before Range");
+}
+
+#[tokio::test]
+async fn a_range_past_the_end_gets_416_with_the_size() {
+    let (app, _dir) = app_with_bulk_dir().await;
+    let path = "/v1/bulk/payments.csv.gz";
+    let len = app.get(path).await.bytes().await.unwrap().len();
+    for range in [format!("bytes={len}-"), format!("bytes={}-{}", len + 10, len + 20), "bytes=-0".to_owned()] {
+        let response = get_with(&app, path, &[("range", &range)]).await;
+        assert_eq!(header(&response, "content-range"), format!("bytes */{len}"), "{range}");
+        let problem = assert_problem(response, 416).await;
+        assert_eq!(problem["type"], "/problems/range-not-satisfiable");
+    }
+}
+
+/// Findings files have columns derived from the date (`overdue`), so they are rebuilt when
+/// the day changes even without a write; the content decides the ETag, so it stays the same
+/// when nothing in them changed.
+#[tokio::test]
+async fn findings_files_are_rebuilt_when_the_day_changes() {
+    let (app, dir) = app_with_bulk_dir().await;
+    let today = domain::findings::calendar::kazakhstan_date(app.clock.now());
+    let first = app.get("/v1/bulk/findings.csv.gz").await;
+    assert_eq!(first.status(), 200);
+    let etag = header(&first, "etag").to_owned();
+    let version = data_version(&app).await;
+    assert_eq!(stored(&dir), [format!("findings.csv.gz.v{version}-{}", today.format("%Y%m%d"))]);
+
+    app.clock.advance(chrono::Duration::days(1));
+    let tomorrow = domain::findings::calendar::kazakhstan_date(app.clock.now());
+    let next = app.get("/v1/bulk/findings.csv.gz").await;
+    assert_eq!(header(&next, "etag"), etag, "no finding, so the same bytes");
+    assert_eq!(stored(&dir), [format!("findings.csv.gz.v{version}-{}", tomorrow.format("%Y%m%d"))]);
 }
