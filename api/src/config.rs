@@ -81,6 +81,11 @@ pub struct Settings {
     /// Where attachments are stored, by SHA-256; beside a SQLite database
     /// (`scrutiny.db.attachments/`) when absent, required on PostgreSQL.
     pub attachments_dir: Option<PathBuf>,
+    /// Where bulk files (`/v1/bulk/…`) are built, one per dataset and format at the current
+    /// data version; beside a SQLite database (`scrutiny.db.bulk/`) when absent, else a new
+    /// directory under the system's temporary directory, removed at shutdown. A server's own:
+    /// files left there are deleted when it starts, so two servers must not share one.
+    pub bulk_dir: Option<PathBuf>,
     /// The working-day calendar file; the one shipped in `fixtures/calendar/` when absent.
     pub calendar_file: Option<PathBuf>,
     /// The red-flag indicators' settings (cardinal's INI format, with `[KZ..]` sections);
@@ -122,6 +127,10 @@ pub struct Settings {
     /// The largest OCDS release, record or document an import takes, in bytes of
     /// decompressed input; a larger one is a reject naming its line, never held whole.
     pub ocds_max_release_bytes: u64,
+    /// The OCID prefix of the portal's own contracting processes (`ocds-` and six letters or
+    /// digits), registered with the Open Contracting Partnership; imported processes keep their
+    /// publisher's. Changing it renames every own process: run `scrutiny red-flags` after.
+    pub ocid_prefix: domain::ocds::OcidPrefix,
 }
 
 /// A secret from the configuration; its `Debug` hides it.
@@ -191,6 +200,7 @@ impl Default for Settings {
             audit_verify_every_seconds: 60,
             max_attachment_bytes: 20 * 1024 * 1024,
             attachments_dir: None,
+            bulk_dir: None,
             indicators_settings: None,
             calendar_file: None,
             deadline_sweep_seconds: 60,
@@ -207,6 +217,7 @@ impl Default for Settings {
             upstream_timeout_seconds: 60,
             upstream_max_body_bytes: importers::http::DEFAULT_MAX_BODY_BYTES,
             ocds_max_release_bytes: importers::sources::ocds::DEFAULT_MAX_RELEASE_BYTES,
+            ocid_prefix: domain::ocds::OcidPrefix::default(),
         }
     }
 }
@@ -371,6 +382,20 @@ mod tests {
             jail.set_env("SCRUTINY_BIND", "not an address");
             let error = Settings::load(Some("absent.toml".into())).unwrap_err().to_string();
             assert!(error.to_lowercase().contains("bind"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn the_ocid_prefix_comes_from_the_environment_and_is_checked() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Settings::load(Some("absent.toml".into())).unwrap().ocid_prefix.as_str(), "ocds-scrtny");
+            jail.set_env("SCRUTINY_OCID_PREFIX", "ocds-kz4p1c");
+            assert_eq!(Settings::load(Some("absent.toml".into())).unwrap().ocid_prefix.as_str(), "ocds-kz4p1c");
+            jail.set_env("SCRUTINY_OCID_PREFIX", "ocds-placeholder");
+            let error = Settings::load(Some("absent.toml".into())).unwrap_err().to_string();
+            assert!(error.to_lowercase().contains("ocid_prefix") && error.contains("six letters or digits"), "{error}");
             Ok(())
         });
     }

@@ -329,6 +329,7 @@ fn indicators_command(args: &IndicatorsArgs) -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config)?;
     telemetry::init(settings.log_format);
+    domain::ocds::use_ocid_prefix(settings.ocid_prefix.clone())?;
     let pool = PoolOptions { max_connections: settings.database_max_connections, ..PoolOptions::default() };
     let connect = || async {
         db::connect(settings.database_url.expose(), &pool)

@@ -11,6 +11,7 @@ use poem_openapi::OpenApiService;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{Auth, JwtKeys, KeyError, keys};
+use crate::bulk_store::BulkStore;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::middleware::{BodyLimit, HttpCaching, Problems, RateLimit, RouteIndex, observe};
@@ -89,6 +90,8 @@ pub struct AppState {
     pub max_attachment_bytes: u64,
     /// The red-flag indicators' settings.
     pub indicators: Arc<indicators::database::DatabaseSettings>,
+    /// Where bulk files are built and served from.
+    pub bulk: Arc<BulkStore>,
 }
 
 /// The keys a server signs with: access tokens and audit tree heads.
@@ -117,6 +120,7 @@ impl AppState {
     ) -> AppState {
         AppState {
             indicators,
+            bulk: Arc::new(crate::routes::bulk::store(settings)),
             attachments: Arc::new(attachments),
             max_attachment_bytes: settings.max_attachment_bytes,
             findings: Findings::new(db.clone(), calendar, Clock::system()),
@@ -145,6 +149,8 @@ impl AppState {
             trust_forwarded_for: false,
             verify_every: Duration::ZERO,
             indicators: Arc::new(indicators::database::DatabaseSettings::project()),
+            // Never touched either: its directory is made by the first build.
+            bulk: Arc::new(BulkStore::temporary()),
         }
     }
 }
@@ -167,7 +173,9 @@ Caching: successful reads carry `Cache-Control: public, max-age=60` (the change 
 and `Vary: Accept, Accept-Language`; those with a JSON or YAML body also carry a strong `ETag` \
 derived from the body's bytes. Send it back in `If-None-Match` (a list of tags or `*` also works) \
 to get `304 Not Modified` without the body while the data is unchanged. CSV exports are streamed \
-and carry no `ETag`; `/healthz`, `/readyz` and `/metrics` carry `Cache-Control: no-store`.
+and carry no `ETag`; bulk files (`/v1/bulk/…`) are built once per data version and carry a strong \
+`ETag` of their bytes, `Last-Modified` and `Accept-Ranges: bytes` (a `Range` gets `206`, resumable \
+with `If-Range`); `/healthz`, `/readyz` and `/metrics` carry `Cache-Control: no-store`.
 
 Rate limiting: when the server is configured with a rate, each client address gets that many \
 requests per second with a burst allowance; past it, the answer is `429 Too Many Requests`, a \
@@ -201,7 +209,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
         PaymentsApi { db: db.clone(), cache: cache.clone() },
         DecisionsApi { db: db.clone(), cache: cache.clone() },
         StatsApi { db: db.clone(), cache: cache.clone() },
-        BulkApi { db: db.clone(), findings: state.findings.clone() },
+        BulkApi { db: db.clone(), findings: state.findings.clone(), store: state.bulk.clone() },
         SearchApi { db: db.clone() },
         OcdsApi { db: db.clone() },
         ChangesApi { db: db.clone() },
@@ -296,6 +304,8 @@ pub enum StartupError {
     Attachments(String),
     #[error("the red-flag indicators' settings: {0}")]
     Indicators(String),
+    #[error("the OCID prefix: {0}")]
+    OcidPrefix(String),
 }
 
 /// The indicators' settings the configuration names, or the project's own.
@@ -328,6 +338,8 @@ impl Application {
 
     /// Binds `settings.bind` with keys already loaded.
     pub async fn build_with_keys(settings: Settings, db: DatabaseConnection, keys: Keys) -> Result<Self, StartupError> {
+        domain::ocds::use_ocid_prefix(settings.ocid_prefix.clone())
+            .map_err(|error| StartupError::OcidPrefix(error.to_string()))?;
         let calendar = match &settings.calendar_file {
             Some(path) => Calendar::from_file(path)?,
             None => Calendar::shipped(),

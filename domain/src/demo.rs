@@ -1264,7 +1264,7 @@ impl Loader<'_> {
                     description_ru: Some(contract.description_ru.clone()),
                     description_kk: Some(contract.description_kk.clone()),
                     description_en: None,
-                    signed_at: contract.signed_at,
+                    signed_at: Some(contract.signed_at),
                     ends_on: Some(contract.ends_on),
                     amount_minor: contract.amount_minor,
                     currency: "KZT".to_owned(),

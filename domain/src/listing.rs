@@ -174,6 +174,9 @@ pub enum DateKind {
 pub struct ListColumns<C> {
     pub id: C,
     pub date: Option<(C, DateKind)>,
+    /// Whether some rows have no date (a contract not signed yet). Sorted by date, they come
+    /// last in either direction, by id.
+    pub date_nullable: bool,
     pub amount: Option<C>,
     pub buyer: Option<C>,
     pub supplier: Option<C>,
@@ -189,6 +192,7 @@ impl<C> ListColumns<C> {
         ListColumns {
             id,
             date: None,
+            date_nullable: false,
             amount: None,
             buyer: None,
             supplier: None,
@@ -341,7 +345,13 @@ pub fn ordered_after<E: Listable>(
         SortField::Amount => Some(columns.amount.ok_or_else(|| invalid("sort"))?),
     };
     let order = if sort.descending { sea_orm::Order::Desc } else { sea_orm::Order::Asc };
+    // Rows without a date come after the dated ones, on both engines (SQLite would put NULLs
+    // first and PostgreSQL last).
+    let nulls_last = sort.field == SortField::Date && columns.date_nullable;
     let mut select = select;
+    if let (Some(column), true) = (sort_column, nulls_last) {
+        select = select.order_by(Expr::col(column).is_null(), sea_orm::Order::Asc);
+    }
     if let Some(column) = sort_column {
         select = select.order_by(column, order.clone());
     }
@@ -352,7 +362,14 @@ pub fn ordered_after<E: Listable>(
     let Some(column) = sort_column else {
         return Ok(select.filter(if sort.descending { columns.id.lt(id) } else { columns.id.gt(id) }));
     };
-    let text = cursor.value.as_deref().ok_or_else(|| invalid("position"))?;
+    let after_id = if sort.descending { columns.id.lt(id) } else { columns.id.gt(id) };
+    let Some(text) = cursor.value.as_deref() else {
+        // Among the undated rows at the end: only id orders them.
+        return match nulls_last {
+            true => Ok(select.filter(Expr::col(column).is_null().and(after_id))),
+            false => Err(invalid("position")),
+        };
+    };
     let value: sea_orm::Value = match (sort.field, columns.date.map(|(_, kind)| kind)) {
         (SortField::Amount, _) => text.parse::<i64>().map_err(|_| invalid("position"))?.into(),
         (SortField::Date, Some(DateKind::Timestamp)) => {
@@ -366,7 +383,8 @@ pub fn ordered_after<E: Listable>(
     // keeps a deep page as cheap as the first. SQLite has understood row values since 3.15.
     let row = Expr::tuple([Expr::col(column), Expr::col(columns.id)]);
     let position = Expr::tuple([Expr::val(value), Expr::val(id)]);
-    Ok(select.filter(if sort.descending { row.lt(position) } else { row.gt(position) }))
+    let after = if sort.descending { row.lt(position) } else { row.gt(position) };
+    Ok(select.filter(if nulls_last { after.or(Expr::col(column).is_null()) } else { after }))
 }
 
 macro_rules! listable {
@@ -381,7 +399,7 @@ macro_rules! listable {
             }
             $(fn date_of(model: &entities::$module::Model) -> Option<SortValue> {
                 #[allow(clippy::redundant_closure_call)]
-                Some(($date)(model))
+                ($date)(model)
             })?
             $(fn amount_of(model: &entities::$module::Model) -> Option<i64> {
                 #[allow(clippy::redundant_closure_call)]
@@ -401,10 +419,11 @@ listable!(tender {
     status: Some(C::Status),
     method: Some(C::ProcurementMethod),
     fiscal_year: Some(C::FiscalYear),
-}, date: |m: &entities::tender::Model| SortValue::Time(m.published_at), amount: |m: &entities::tender::Model| m.amount_minor, search: SearchKind::Tender);
+}, date: |m: &entities::tender::Model| Some(SortValue::Time(m.published_at)), amount: |m: &entities::tender::Model| m.amount_minor, search: SearchKind::Tender);
 
 listable!(contract {
     date: Some((C::SignedAt, DateKind::Timestamp)),
+    date_nullable: true,
     amount: Some(C::AmountMinor),
     buyer: Some(C::BuyerId),
     supplier: Some(C::SupplierId),
@@ -412,7 +431,7 @@ listable!(contract {
     method: Some(C::ProcurementMethod),
     fiscal_year: Some(C::FiscalYear),
     tender: Some(C::TenderId),
-}, date: |m: &entities::contract::Model| SortValue::Time(m.signed_at), amount: |m: &entities::contract::Model| m.amount_minor, search: SearchKind::Contract);
+}, date: |m: &entities::contract::Model| m.signed_at.map(SortValue::Time), amount: |m: &entities::contract::Model| m.amount_minor, search: SearchKind::Contract);
 
 listable!(payment {
     date: Some((C::PaidAt, DateKind::Timestamp)),
@@ -421,7 +440,7 @@ listable!(payment {
     supplier: Some(C::PayeeId),
     fiscal_year: Some(C::FiscalYear),
     contract: Some(C::ContractId),
-}, date: |m: &entities::payment::Model| SortValue::Time(m.paid_at), amount: |m: &entities::payment::Model| m.amount_minor);
+}, date: |m: &entities::payment::Model| Some(SortValue::Time(m.paid_at)), amount: |m: &entities::payment::Model| m.amount_minor);
 
 listable!(plan_item {
     amount: Some(C::AmountMinor),
@@ -461,7 +480,7 @@ impl Listable for entities::lot::Entity {
 listable!(decision {
     date: Some((C::AdoptedOn, DateKind::Day)),
     buyer: Some(C::OrganizationId),
-}, date: |m: &entities::decision::Model| SortValue::Day(m.adopted_on), search: SearchKind::Decision);
+}, date: |m: &entities::decision::Model| Some(SortValue::Day(m.adopted_on)), search: SearchKind::Decision);
 
 impl Listable for organization::Entity {
     fn columns() -> ListColumns<organization::Column> {

@@ -78,15 +78,34 @@ pub fn minor_units(amount: Decimal) -> Result<i64, String> {
     Money::minor_units_from_decimal(amount.normalize()).map_err(|error| error.to_string())
 }
 
-/// A BIN/IIN from a JSON string or number, with the check digit verified.
+/// A BIN/IIN from a JSON string or number, with the check digit verified. A BIN written with
+/// spaces inside (`"030 840 708 688"`) is read without them; [`biin_repaired`] tells when.
 pub fn biin(value: &Value) -> Result<Biin, String> {
+    biin_repaired(value).map(|(biin, _)| biin)
+}
+
+/// [`biin`], and the repair note when spacing inside had to be removed.
+pub fn biin_repaired(value: &Value) -> Result<(Biin, Option<String>), String> {
     let text = match value {
         Value::String(text) => text.trim().to_owned(),
         Value::Number(number) => format!("{number:0>12}"),
         Value::Null => return Err("the BIN is missing".into()),
         other => return Err(format!("{other} is not a BIN")),
     };
-    text.parse::<Biin>().map_err(|error| format!("BIN {text:?}: {error}"))
+    let (code, repair) = repaired_code(&text);
+    let biin = code.parse::<Biin>().map_err(|error| format!("BIN {text:?}: {error}"))?;
+    Ok((biin, repair))
+}
+
+/// A code (a currency, a BIN, a KATO code) with its case and spacing repaired: letters
+/// upper-cased, and spaces inside (no-break ones too) removed. Such slips happen where codes are
+/// typed by hand, and the code they stand for is not in doubt. The note says what was read as
+/// what, for the record's repair; `None` when the code was written right.
+pub fn repaired_code(text: &str) -> (String, Option<String>) {
+    let written = text.trim();
+    let code: String = written.chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
+    let repair = (code != written).then(|| format!("{written:?} read as {code:?}"));
+    (code, repair)
 }
 
 /// The text of a JSON string field, trimmed; `None` when absent, null or blank.

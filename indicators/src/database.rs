@@ -82,7 +82,8 @@ fn facts_of(process: &Process) -> ProcessFacts {
             tender_id: None,
             contract_id: Some(contract.id),
             buyer_id: contract.buyer_id,
-            observed_on: kazakhstan_date(contract.signed_at),
+            // A draft is observed from when the portal learned of it.
+            observed_on: kazakhstan_date(contract.signed_at.unwrap_or(contract.fetched_at)),
         },
     }
 }

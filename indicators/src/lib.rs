@@ -11,7 +11,6 @@ pub mod database;
 pub mod digest;
 pub mod engine;
 pub mod kazakhstan;
-pub mod merge;
 pub mod output;
 pub mod release;
 pub mod rules;
@@ -19,6 +18,8 @@ pub mod run;
 pub mod settings;
 pub mod stats;
 
+/// The OCDS merge routine, which the importers share: it lives in `domain`.
+pub use domain::ocds::merge;
 pub use engine::{Engine, Outcome};
 pub use rules::{Code, Flag, Group};
 pub use settings::Settings;

@@ -290,7 +290,7 @@ impl<'a> Seed<'a> {
             procurement_method: Set(spec.method),
             status: Set(ContractStatus::Signed),
             fiscal_year: Set(spec.fiscal_year),
-            signed_at: Set(at(spec.signed_at)),
+            signed_at: Set(Some(at(spec.signed_at))),
             amount_minor: Set(spec.amount),
             currency: Set(spec.currency.into()),
             exchange_rate: Set("1".into()),

@@ -58,8 +58,9 @@ pub struct Contract {
     pub fiscal_year: i32,
     /// What is bought.
     pub description: LocalizedName,
-    /// When the contract was signed (RFC 3339, UTC).
-    pub signed_at: Timestamp,
+    /// When the contract was signed (RFC 3339, UTC); `null` for a contract not signed yet (a
+    /// draft, or one cancelled before signing), which `status` describes.
+    pub signed_at: Option<Timestamp>,
     /// The last day of the contract's term.
     #[oai(skip_serializing_if_is_none)]
     pub ends_on: Option<Day>,
@@ -195,7 +196,7 @@ impl CsvRecord for Contract {
             stored_method(self.procurement_method),
             stored(contract_status(self.status)),
             self.fiscal_year.to_string(),
-            crate::dto::rfc3339(self.signed_at.0),
+            self.signed_at.map(|at| crate::dto::rfc3339(at.0)).unwrap_or_default(),
             self.ends_on.map(|day| day.to_string()).unwrap_or_default(),
             self.amount.amount.clone(),
             self.amount.currency.clone(),
@@ -240,7 +241,7 @@ pub async fn contracts_out(
                 status: row.status.into(),
                 fiscal_year: row.fiscal_year,
                 description: LocalizedName::new(row.description_ru, row.description_kk, row.description_en, language),
-                signed_at: row.signed_at.into(),
+                signed_at: row.signed_at.map(Into::into),
                 ends_on: row.ends_on.map(Into::into),
                 amount: Money::new(row.amount_minor, &row.currency, &row.exchange_rate, row.vat_included),
                 provenance: Provenance::new(

@@ -91,3 +91,53 @@ async fn migrating_import_findings_to_import_rejects_keeps_their_rows_both_ways(
     Migrator::up(&db, None).await.expect("m0007 up again");
     assert_eq!(rows(&db, "import_rejects", "outcome").await, expected);
 }
+
+/// m0012 lets a contract be stored unsigned. On SQLite it rebuilds the table: the demo data
+/// seeded before it keeps every contract, id, index and trigger, payments still refer to their
+/// contracts, and the change feed still records writes; down refuses while a contract is
+/// unsigned, and down and up again keep every row.
+#[tokio::test]
+async fn making_the_signing_date_optional_keeps_every_contract_both_ways() {
+    let database = TestDatabase::create().await;
+    let db = db::connect(&database.url, &PoolOptions::default()).await.unwrap();
+    let migrations = Migrator::migrations();
+    let at = migrations.iter().position(|m| m.name() == "m0012_unsigned_contracts").expect("m0012 is registered");
+    let after = (migrations.len() - at) as u32;
+    Migrator::up(&db, Some(at as u32)).await.expect("up to m0012");
+    domain::demo::seed(&db).await.expect("the demo data before m0012");
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    let contracts = count("SELECT COUNT(*) FROM contracts").await;
+    let ids = count("SELECT CAST(SUM(id) AS BIGINT) FROM contracts").await;
+    let paid = count("SELECT COUNT(*) FROM payments p JOIN contracts c ON c.id = p.contract_id").await;
+    let before = indexes(&db, "contracts").await.len();
+    assert!(contracts > 0 && paid > 0);
+
+    Migrator::up(&db, None).await.expect("m0012 up");
+    assert_eq!(count("SELECT COUNT(*) FROM contracts").await, contracts);
+    assert_eq!(count("SELECT CAST(SUM(id) AS BIGINT) FROM contracts").await, ids);
+    assert_eq!(count("SELECT COUNT(*) FROM payments p JOIN contracts c ON c.id = p.contract_id").await, paid);
+    assert_eq!(indexes(&db, "contracts").await.len(), before);
+    let feed = count("SELECT COUNT(*) FROM changes").await;
+    db.execute_unprepared("UPDATE contracts SET signed_at = NULL WHERE id = (SELECT MIN(id) FROM contracts)")
+        .await
+        .expect("a contract may be unsigned");
+    assert_eq!(count("SELECT COUNT(*) FROM changes").await, feed + 1, "the change feed's trigger is back");
+    assert!(Migrator::down(&db, Some(after)).await.is_err(), "an unsigned contract cannot be kept without m0012");
+    db.execute_unprepared("UPDATE contracts SET signed_at = fetched_at WHERE signed_at IS NULL").await.unwrap();
+    Migrator::down(&db, Some(after)).await.expect("m0012 down");
+    assert_eq!(count("SELECT COUNT(*) FROM contracts").await, contracts);
+    assert!(
+        db.execute_unprepared("UPDATE contracts SET signed_at = NULL WHERE id = (SELECT MIN(id) FROM contracts)")
+            .await
+            .is_err(),
+        "signed again required"
+    );
+    Migrator::up(&db, None).await.expect("m0012 up again");
+    assert_eq!(count("SELECT COUNT(*) FROM contracts").await, contracts);
+}

@@ -144,3 +144,75 @@ async fn a_release_larger_than_the_limit_is_a_reject_naming_its_line_and_the_oth
     assert_eq!(too_large[0]["position"], 2, "the reject names its line: {rejects}");
     assert_eq!(app.get_json("/v1/tenders?limit=1").await["total"], 2, "the two small releases are stored");
 }
+
+/// Runs `scrutiny import ocds FILES` against the app's database; its summary line.
+fn import_files(app: &crate::helpers::TestApp, dir: &Path, files: &[PathBuf]) -> String {
+    let output = Command::new(BINARY)
+        .args(["import", "--report", "rejects.jsonl", "ocds"])
+        .args(files)
+        .env("DATABASE_URL", app.database_url())
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The standard's worked example, its six releases (planning to implementation) in one package,
+/// newest first: they are merged into the process's compiled release, which is what is stored,
+/// and reading the package again changes nothing. The process is served under its publisher's
+/// ocid, as is a Prozorro release.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releases_of_one_process_are_merged_and_served_under_the_publishers_ocid() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/ocds");
+    let mut releases = Vec::new();
+    for stage in ["01-planning", "02-tender", "03-tenderAmendment", "04-award", "05-contract", "06-implementation"] {
+        let text =
+            std::fs::read_to_string(fixtures.join(format!("fictional/ocds-213czf-000-00001-{stage}.json"))).unwrap();
+        let package: serde_json::Value = serde_json::from_str(&text).unwrap();
+        releases.extend(package["releases"].as_array().unwrap().iter().cloned());
+    }
+    releases.reverse();
+    let package = serde_json::json!({
+        "uri": "https://example.org/all.json", "publishedDate": "2010-05-10T10:30:00Z",
+        "publisher": {"name": "Example"}, "version": "1.1", "releases": releases,
+    });
+    let file = dir.path().join("all.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&package).unwrap()).unwrap();
+    let ukraine = fixtures.join("ukraine/ocds-be6bcu-UA-2016-06-02-000468-c-35ee2812b91b4ff299fbf6c217b46ae4.json");
+    let inputs = [file, ukraine];
+
+    let first = import_files(&app, dir.path(), &inputs);
+    assert!(first.contains(", updated 0,"), "one compiled release per process, each stored once: {first}");
+    let record = app.get_json("/v1/ocds/records/ocds-213czf-000-00001").await;
+    let compiled = &record["records"][0]["compiledRelease"];
+    assert_eq!(record["records"][0]["ocid"], "ocds-213czf-000-00001");
+    assert_eq!(compiled["ocid"], "ocds-213czf-000-00001");
+    // What the later releases said wins, whatever their order in the file: the tender as amended,
+    // the award, the contract and the implementation's two payments.
+    assert_eq!(compiled["tender"]["status"], "complete", "{compiled}");
+    assert_eq!(compiled["contracts"].as_array().map(Vec::len), Some(1), "{compiled}");
+    let transactions = compiled["contracts"][0]["implementation"]["transactions"].as_array().map(Vec::len);
+    assert_eq!(transactions, Some(2), "{compiled}");
+    let prozorro = app.get_json("/v1/ocds/records/ocds-be6bcu-UA-2016-06-02-000468-c").await;
+    assert_eq!(prozorro["records"][0]["compiledRelease"]["ocid"], "ocds-be6bcu-UA-2016-06-02-000468-c");
+    let released = app.get_json("/v1/ocds/releases?limit=100").await;
+    let ocids: Vec<&str> =
+        released["releases"].as_array().unwrap().iter().map(|r| r["ocid"].as_str().unwrap()).collect();
+    assert!(
+        ocids.contains(&"ocds-213czf-000-00001") && ocids.contains(&"ocds-be6bcu-UA-2016-06-02-000468-c"),
+        "{ocids:?}"
+    );
+
+    let again = import_files(&app, dir.path(), &inputs);
+    let fetched: String = first.split("fetched ").nth(1).unwrap().chars().take_while(char::is_ascii_digit).collect();
+    assert!(again.contains(&format!("fetched {fetched}, inserted 0, updated 0, unchanged {fetched},")), "{again}");
+
+    // An empty package is valid OCDS: nothing to store, nothing rejected.
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, r#"{"uri": "https://example.org/empty.json", "version": "1.1", "releases": []}"#).unwrap();
+    let nothing = import_files(&app, dir.path(), &[empty]);
+    assert!(nothing.contains("fetched 0, inserted 0, updated 0, unchanged 0, deleted 0, rejected 0"), "{nothing}");
+}

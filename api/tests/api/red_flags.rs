@@ -341,7 +341,7 @@ async fn a_refresh_after_changes_recomputes_only_what_changed_and_agrees_with_a_
     let signed = contract::Entity::find_by_id(contract_id).one(&app.db).await.unwrap().unwrap();
     let supplier = organization::Entity::find_by_id(signed.supplier_id).one(&app.db).await.unwrap().unwrap();
     let mut active: organization::ActiveModel = supplier.into();
-    active.registered_on = Set(Some(signed.signed_at.date_naive() - chrono::Duration::days(10)));
+    active.registered_on = Set(Some(signed.signed_at.expect("signed").date_naive() - chrono::Duration::days(10)));
     active.update(&app.db).await.unwrap();
 
     let direct = contract::Entity::find()

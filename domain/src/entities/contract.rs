@@ -22,7 +22,8 @@ pub struct Model {
     pub description_ru: Option<String>,
     pub description_kk: Option<String>,
     pub description_en: Option<String>,
-    pub signed_at: DateTimeUtc,
+    /// When it was signed; `None` for a contract not signed yet (a draft), stored with its status.
+    pub signed_at: Option<DateTimeUtc>,
     pub ends_on: Option<Date>,
     /// The current amount, after amendments.
     pub amount_minor: i64,

@@ -163,7 +163,8 @@ pub struct ContractRecord {
     pub status: ContractStatus,
     pub fiscal_year: i32,
     pub description: LocalizedName,
-    pub signed_at: DateTime<Utc>,
+    /// `None`: not signed yet (a draft).
+    pub signed_at: Option<DateTime<Utc>>,
     pub ends_on: Option<NaiveDate>,
     pub amount: Amount,
 }

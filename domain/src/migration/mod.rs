@@ -15,6 +15,7 @@ mod m0008_findings;
 mod m0009_outbox;
 mod m0010_red_flags;
 mod m0011_indicator_digests;
+mod m0012_unsigned_contracts;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_outbox::Migration),
             Box::new(m0010_red_flags::Migration),
             Box::new(m0011_indicator_digests::Migration),
+            Box::new(m0012_unsigned_contracts::Migration),
         ]
     }
 }

@@ -31,11 +31,85 @@ use crate::names::{Language, LocalizedName};
 use crate::pagination::{Cursor, Limit};
 use crate::provenance::content_hash;
 
-/// The OCID prefix. `ocds-scrtny` is this project's placeholder and is NOT registered: a real
-/// publisher must register its own prefix with the Open Contracting Partnership
-/// (<https://standard.open-contracting.org/1.1/en/schema/identifiers/#contracting-process-identifier-ocid>)
-/// and put it here, or ocids may clash with another publisher's.
-pub const OCID_PREFIX: &str = "ocds-scrtny";
+pub mod merge;
+
+/// The OCID prefix of the portal's own processes when the configuration names none
+/// (`SCRUTINY_OCID_PREFIX`). A deployment must register its own prefix with the Open Contracting
+/// Partnership (<https://standard.open-contracting.org/1.1/en/schema/identifiers/#contracting-process-identifier-ocid>)
+/// and configure it, or its ocids may clash with another publisher's.
+pub const DEFAULT_OCID_PREFIX: &str = "ocds-scrtny";
+/// The source of processes imported from OCDS publishers: their upstream id is the publisher's
+/// own ocid, which they keep.
+pub const IMPORTED_SOURCE: &str = "ocds";
+
+/// An OCID prefix as OCP assigns them: `ocds-` and six letters or digits (`ocds-213czf`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OcidPrefix(String);
+
+impl TryFrom<String> for OcidPrefix {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        OcidPrefix::parse(&text)
+    }
+}
+
+impl From<OcidPrefix> for String {
+    fn from(prefix: OcidPrefix) -> String {
+        prefix.0
+    }
+}
+
+impl OcidPrefix {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bytes = text.as_bytes();
+        let well_formed = bytes.len() == 11
+            && bytes[..5].eq_ignore_ascii_case(b"ocds-")
+            && bytes[5..].iter().all(u8::is_ascii_alphanumeric);
+        if well_formed {
+            Ok(OcidPrefix(text.to_owned()))
+        } else {
+            Err(format!("the OCID prefix {text:?} is not `ocds-` and six letters or digits, as OCP registers them"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for OcidPrefix {
+    fn default() -> Self {
+        OcidPrefix(DEFAULT_OCID_PREFIX.to_owned())
+    }
+}
+
+/// The prefix of this deployment's ocids. It is one process-wide value, set once at start from
+/// the configuration, because every ocid the process publishes (releases, records, red-flag
+/// evidence) must agree on it.
+static OCID_PREFIX: std::sync::OnceLock<OcidPrefix> = std::sync::OnceLock::new();
+
+/// Sets the deployment's OCID prefix. It can be set once: setting it again to the same value is
+/// fine, to another is an error (the process has already published ocids with the first one).
+pub fn use_ocid_prefix(prefix: OcidPrefix) -> Result<(), DomainError> {
+    let current = OCID_PREFIX.get_or_init(|| prefix.clone());
+    if *current == prefix {
+        Ok(())
+    } else {
+        Err(DomainError::Inconsistent(format!(
+            "the OCID prefix is already {}; it cannot change to {} while the process runs",
+            current.as_str(),
+            prefix.as_str()
+        )))
+    }
+}
+
+/// This deployment's OCID prefix: the configured one, else [`DEFAULT_OCID_PREFIX`].
+pub fn ocid_prefix() -> &'static str {
+    OCID_PREFIX.get_or_init(OcidPrefix::default).as_str()
+}
+
 /// The OCDS version packages declare (major.minor, as the schema requires).
 pub const OCDS_VERSION: &str = "1.1";
 /// The publisher named in every package.
@@ -168,16 +242,48 @@ fn end_of_day(day: NaiveDate) -> Value {
 }
 
 /// The ocid of the process whose defining record (tender, or direct contract) has this provenance.
+/// A process imported from an OCDS publisher keeps the publisher's ocid: its tender's upstream id
+/// is that ocid, and a contract's is `{ocid}/contract/{id}`. The portal's own processes are
+/// `{prefix}-{source}-{upstream id}`.
 pub fn ocid(source: &str, upstream_id: &str) -> String {
-    format!("{OCID_PREFIX}-{source}-{upstream_id}")
+    if source == IMPORTED_SOURCE {
+        return upstream_id.split_once(IMPORTED_CONTRACT).map_or(upstream_id, |(ocid, _)| ocid).to_owned();
+    }
+    format!("{}-{source}-{upstream_id}", ocid_prefix())
 }
 
-/// Splits an ocid back into the `(source, upstream_id)` of its defining record. Sources are
-/// single words (`goszakup`, `zakup_sk_kz`, `demo`), so the first hyphen after the prefix ends it.
+/// What separates an imported process's ocid from a contract's own id in its upstream id.
+const IMPORTED_CONTRACT: &str = "/contract/";
+
+/// The records an ocid may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OcidTarget<'a> {
+    /// One of the portal's own processes: the `(source, upstream_id)` of its defining record.
+    Own { source: &'a str, upstream_id: &'a str },
+    /// A process imported from a publisher, under the publisher's ocid.
+    Imported(&'a str),
+}
+
+/// Splits an ocid back into the `(source, upstream_id)` of its defining record, for the portal's
+/// own prefix. Sources are single words (`goszakup`, `zakup_sk_kz`, `demo`), so the first hyphen
+/// after the prefix ends it.
 pub fn parse_ocid(ocid: &str) -> Option<(&str, &str)> {
-    let local = ocid.strip_prefix(OCID_PREFIX)?.strip_prefix('-')?;
+    let local = ocid.strip_prefix(ocid_prefix())?.strip_prefix('-')?;
     let (source, upstream_id) = local.split_once('-')?;
     (!source.is_empty() && !upstream_id.is_empty()).then_some((source, upstream_id))
+}
+
+/// Where to look for the process an ocid names: the portal's own first (its prefix), else an
+/// imported one. Anything non-empty may be a publisher's ocid.
+pub fn ocid_targets(ocid: &str) -> Vec<OcidTarget<'_>> {
+    let mut targets = Vec::with_capacity(2);
+    if let Some((source, upstream_id)) = parse_ocid(ocid) {
+        targets.push(OcidTarget::Own { source, upstream_id });
+    }
+    if !ocid.trim().is_empty() && !ocid.contains(IMPORTED_CONTRACT) {
+        targets.push(OcidTarget::Imported(ocid));
+    }
+    targets
 }
 
 /// Reads a release-list cursor, checking it belongs to that list.
@@ -644,7 +750,8 @@ impl ProcessRows {
 
     fn direct_release(&self, contract: &contract::Model) -> Result<Value, DomainError> {
         let mut parties = Parties::default();
-        let mut latest = Latest(contract.signed_at);
+        // An unsigned contract's release is as new as the portal's knowledge of it.
+        let mut latest = Latest(contract.signed_at.unwrap_or(contract.fetched_at));
         let buyer_organization = self.organization(contract.buyer_id)?;
         let buyer = parties.add(buyer_organization, Role::Buyer);
         parties.add(buyer_organization, Role::ProcuringEntity);
@@ -695,7 +802,9 @@ impl ProcessRows {
         let mut award = Map::new();
         award.insert("id".into(), id.clone().into());
         award.insert("status".into(), "active".into());
-        award.insert("date".into(), date_time(contract.signed_at));
+        if let Some(signed_at) = contract.signed_at {
+            award.insert("date".into(), date_time(signed_at));
+        }
         award.insert("value".into(), money(original_minor, &contract.currency));
         award.insert("suppliers".into(), json!([supplier]));
         if let Some(lot) = lot {
@@ -711,7 +820,9 @@ impl ProcessRows {
         parties: &mut Parties<'a>,
         latest: &mut Latest,
     ) -> Result<Value, DomainError> {
-        latest.see(contract.signed_at);
+        if let Some(signed_at) = contract.signed_at {
+            latest.see(signed_at);
+        }
         parties.add(self.organization(contract.buyer_id)?, Role::Buyer);
         parties.add(self.organization(contract.supplier_id)?, Role::Supplier);
         let mut object = Map::new();
@@ -733,13 +844,19 @@ impl ProcessRows {
         object.insert("status".into(), contract_status_code(contract.status).into());
         object.insert("statusDetails".into(), stored(contract.status));
         let mut period = Map::new();
-        period.insert("startDate".into(), date_time(contract.signed_at));
+        if let Some(signed_at) = contract.signed_at {
+            period.insert("startDate".into(), date_time(signed_at));
+        }
         if let Some(ends_on) = contract.ends_on {
             period.insert("endDate".into(), end_of_day(ends_on));
         }
-        object.insert("period".into(), Value::Object(period));
+        if !period.is_empty() {
+            object.insert("period".into(), Value::Object(period));
+        }
         object.insert("value".into(), money(contract.amount_minor, &contract.currency));
-        object.insert("dateSigned".into(), date_time(contract.signed_at));
+        if let Some(signed_at) = contract.signed_at {
+            object.insert("dateSigned".into(), date_time(signed_at));
+        }
 
         let amendments: Vec<Value> = self
             .amendments_by_contract
@@ -998,35 +1115,59 @@ pub struct ProcessRecord {
     pub cursor: Cursor,
 }
 
-/// The process an ocid names, if it exists: a tender, else a direct contract.
+/// The process an ocid names, if it exists: a tender, else a direct contract; the portal's own
+/// first, then one imported under its publisher's ocid.
 pub async fn record(db: &DatabaseConnection, ocid: &str) -> Result<Option<ProcessRecord>, DomainError> {
-    let Some((source, upstream_id)) = parse_ocid(ocid) else { return Ok(None) };
-    let tender = tender::Entity::find()
-        .filter(tender::Column::Source.eq(source))
-        .filter(tender::Column::UpstreamId.eq(upstream_id))
-        .one(db)
-        .await?;
-    let process = match tender {
-        Some(tender) => Process::Tender(tender),
-        None => {
-            let direct = contract::Entity::find()
-                .filter(contract::Column::Source.eq(source))
-                .filter(contract::Column::UpstreamId.eq(upstream_id))
-                .filter(contract::Column::TenderId.is_null())
-                .one(db)
-                .await?;
-            match direct {
-                Some(contract) => Process::Direct(contract),
-                None => return Ok(None),
-            }
+    let mut found = None;
+    for target in ocid_targets(ocid) {
+        found = find_process(db, target).await?;
+        if found.is_some() {
+            break;
         }
-    };
+    }
+    let Some(process) = found else { return Ok(None) };
     let rows = ProcessRows::load(db, std::slice::from_ref(&process)).await?;
     Ok(Some(ProcessRecord {
         ocid: process.ocid(),
         compiled_release: rows.release(&process)?,
         cursor: process.cursor_at(),
     }))
+}
+
+async fn find_process(db: &DatabaseConnection, target: OcidTarget<'_>) -> Result<Option<Process>, DomainError> {
+    let (source, tender_id, direct) = match target {
+        OcidTarget::Own { source, upstream_id } => {
+            (source, upstream_id.to_owned(), contract::Column::UpstreamId.eq(upstream_id))
+        }
+        OcidTarget::Imported(ocid) => (
+            IMPORTED_SOURCE,
+            ocid.to_owned(),
+            // `_` and `%` in an ocid are escaped, or LIKE would read them as wildcards.
+            contract::Column::UpstreamId.like(
+                sea_orm::sea_query::LikeExpr::new(format!("{}{IMPORTED_CONTRACT}%", escape_like(ocid))).escape('\\'),
+            ),
+        ),
+    };
+    let tender = tender::Entity::find()
+        .filter(tender::Column::Source.eq(source))
+        .filter(tender::Column::UpstreamId.eq(tender_id))
+        .one(db)
+        .await?;
+    if let Some(tender) = tender {
+        return Ok(Some(Process::Tender(tender)));
+    }
+    let direct = contract::Entity::find()
+        .filter(contract::Column::Source.eq(source))
+        .filter(direct)
+        .filter(contract::Column::TenderId.is_null())
+        .order_by_asc(contract::Column::Id)
+        .one(db)
+        .await?;
+    Ok(direct.map(Process::Direct))
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn publisher() -> Value {
@@ -1089,10 +1230,10 @@ mod tests {
         csv.lines().skip(1).filter_map(|line| line.split(',').next()).filter(|code| !code.is_empty()).collect()
     }
 
-    const METHODS: &str = include_str!("../../fixtures/ocds-schema-1.1.5/codelists/method.csv");
-    const TENDER_STATUSES: &str = include_str!("../../fixtures/ocds-schema-1.1.5/codelists/tenderStatus.csv");
-    const AWARD_STATUSES: &str = include_str!("../../fixtures/ocds-schema-1.1.5/codelists/awardStatus.csv");
-    const CONTRACT_STATUSES: &str = include_str!("../../fixtures/ocds-schema-1.1.5/codelists/contractStatus.csv");
+    const METHODS: &str = include_str!("../../../fixtures/ocds-schema-1.1.5/codelists/method.csv");
+    const TENDER_STATUSES: &str = include_str!("../../../fixtures/ocds-schema-1.1.5/codelists/tenderStatus.csv");
+    const AWARD_STATUSES: &str = include_str!("../../../fixtures/ocds-schema-1.1.5/codelists/awardStatus.csv");
+    const CONTRACT_STATUSES: &str = include_str!("../../../fixtures/ocds-schema-1.1.5/codelists/contractStatus.csv");
 
     #[test]
     fn methods_map_into_the_method_codelist() {
@@ -1192,6 +1333,42 @@ mod tests {
         {
             assert_eq!(parse_ocid(foreign), None, "{foreign}");
         }
+    }
+
+    #[test]
+    fn an_imported_process_keeps_its_publishers_ocid() {
+        let ocid_of = |upstream_id: &str| ocid(IMPORTED_SOURCE, upstream_id);
+        assert_eq!(ocid_of("ocds-be6bcu-UA-2016-06-02-000468-c"), "ocds-be6bcu-UA-2016-06-02-000468-c");
+        assert_eq!(ocid_of("ocds-213czf-000-00001/contract/1"), "ocds-213czf-000-00001", "a direct contract");
+        assert_eq!(
+            ocid_targets("ocds-be6bcu-UA-2016-06-02-000468-c"),
+            [OcidTarget::Imported("ocds-be6bcu-UA-2016-06-02-000468-c")]
+        );
+        assert_eq!(
+            ocid_targets("ocds-scrtny-demo-tender-1"),
+            [
+                OcidTarget::Own { source: "demo", upstream_id: "tender-1" },
+                OcidTarget::Imported("ocds-scrtny-demo-tender-1")
+            ],
+            "the portal's own first: a publisher may reuse any text",
+        );
+        assert!(ocid_targets(" ").is_empty());
+        assert!(ocid_targets("ocds-213czf-1/contract/2").is_empty(), "a contract's upstream id is no ocid");
+    }
+
+    #[test]
+    fn ocid_prefixes_are_checked_as_ocp_registers_them() {
+        for good in ["ocds-213czf", "ocds-be6bcu", "OCDS-87SD3T"] {
+            assert_eq!(OcidPrefix::parse(good).unwrap().as_str(), good);
+        }
+        for bad in
+            ["", "ocds-", "ocds-12345", "ocds-1234567", "ocds_213czf", "xxxx-213czf", "ocds-21 3cz", "ocds-213cz\u{e9}"]
+        {
+            let error = OcidPrefix::parse(bad).unwrap_err();
+            assert!(error.contains("six letters or digits"), "{bad}: {error}");
+        }
+        assert_eq!(use_ocid_prefix(OcidPrefix::default()).map_err(|e| e.to_string()), Ok(()));
+        assert!(use_ocid_prefix(OcidPrefix::parse("ocds-abc123").unwrap()).is_err(), "set once per process");
     }
 
     #[test]
@@ -1373,7 +1550,7 @@ mod tests {
             description_ru: Some("Ремонт дорог".into()),
             description_kk: None,
             description_en: None,
-            signed_at: at(15, 5),
+            signed_at: Some(at(15, 5)),
             ends_on: NaiveDate::from_ymd_opt(2024, 12, 31),
             amount_minor: 150_000,
             currency: "KZT".into(),

@@ -225,6 +225,8 @@ struct Row<'a> {
     /// Field name → header positions.
     positions: &'a HashMap<String, Vec<usize>>,
     values: Vec<String>,
+    /// Repairs made while reading the row, each naming its field.
+    repairs: std::cell::RefCell<Vec<String>>,
 }
 
 impl Row<'_> {
@@ -247,9 +249,19 @@ impl Row<'_> {
         self.get(field).ok_or_else(|| format!("{field} is empty"))
     }
 
+    /// A code with its case and spacing repaired (see [`parse::repaired_code`]).
+    fn code(&self, field: &str, text: &str) -> String {
+        let (code, repair) = parse::repaired_code(text);
+        if let Some(repair) = repair {
+            self.repairs.borrow_mut().push(format!("{field}: {repair}"));
+        }
+        code
+    }
+
     fn biin(&self, field: &str) -> Result<Biin, String> {
         let text = self.required(field)?;
-        text.parse::<Biin>().map_err(|error| format!("{field}: {text:?} is not a valid BIN/IIN: {error}"))
+        let code = self.code(field, &text);
+        code.parse::<Biin>().map_err(|error| format!("{field}: {text:?} is not a valid BIN/IIN: {error}"))
     }
 
     fn org(&self, prefix: &str, kind: OrganizationKind) -> Result<OrgRef, String> {
@@ -265,7 +277,7 @@ impl Row<'_> {
     }
 
     fn currency(&self) -> String {
-        self.get("currency").unwrap_or_else(|| "KZT".into()).to_ascii_uppercase()
+        self.code("currency", &self.get("currency").unwrap_or_else(|| "KZT".into()))
     }
 
     fn exchange_rate(&self, currency: &str) -> Result<Decimal, String> {
@@ -531,9 +543,19 @@ async fn import_file(
             mapping,
             positions: &positions,
             values: record.iter().map(|field| decode(encoding, field)).collect(),
+            repairs: Default::default(),
         };
         sink.push(match map_row(&row) {
-            Ok(record) => Parsed::Records { location, records: vec![record], repairs: vec![] },
+            Ok(record) => {
+                let id = row.get("id");
+                let repairs: Vec<Reject> = row
+                    .repairs
+                    .take()
+                    .into_iter()
+                    .map(|reason| Reject::new(location.clone(), id.clone(), reason))
+                    .collect();
+                Parsed::Records { location, records: vec![record], repairs }
+            }
             Err(reason) => Parsed::Rejected(Reject::new(location, row.get("id"), reason)),
         });
         if sink.full() {

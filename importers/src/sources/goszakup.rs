@@ -594,12 +594,17 @@ impl Item<'_> {
         }
     }
 
-    fn biin(&self, field: &str) -> Result<Biin, String> {
-        parse::biin(self.get(field).unwrap_or(&Value::Null)).map_err(|error| format!("`{field}`: {error}"))
+    fn biin(&mut self, field: &str) -> Result<Biin, String> {
+        let (biin, repair) = parse::biin_repaired(self.get(field).unwrap_or(&Value::Null))
+            .map_err(|error| format!("`{field}`: {error}"))?;
+        if let Some(repair) = repair {
+            self.repair(format!("`{field}`: {repair}"));
+        }
+        Ok(biin)
     }
 
     /// A BIN that may be absent; present but invalid is an error.
-    fn optional_biin(&self, field: &str) -> Result<Option<Biin>, String> {
+    fn optional_biin(&mut self, field: &str) -> Result<Option<Biin>, String> {
         match self.text(field) {
             None => Ok(None),
             Some(_) => self.biin(field).map(Some),
@@ -1035,10 +1040,9 @@ fn map_contract(item: &mut Item<'_>, id: String, refs: &Refs) -> Result<Record, 
     let buyer_kind = if item.flag("is_gu") { OrganizationKind::StateBody } else { OrganizationKind::QuasiPublic };
     let buyer = OrgRef::by_bin(item.biin("customer_bin")?, LocalizedName::default(), buyer_kind);
     let supplier = OrgRef::by_bin(item.biin("supplier_biin")?, LocalizedName::default(), OrganizationKind::Supplier);
-    let signed_at = match item.text("sign_date") {
-        Some(_) => item.time("sign_date")?,
-        None => return Err("`sign_date` is missing: the contract was never signed".into()),
-    };
+    // A contract not signed yet (a draft, or one cancelled before signing) is stored as such,
+    // with its status and no signing date.
+    let signed_at = item.optional_time("sign_date")?;
     let ends_on = match item.optional_time("ec_end_date")? {
         Some(end) => Some(end),
         None => item.optional_time("plan_exec_date")?,
@@ -1052,9 +1056,13 @@ fn map_contract(item: &mut Item<'_>, id: String, refs: &Refs) -> Result<Record, 
     let procurement_method = item.coded("fakt_trade_methods_id", trade_method(refs));
     let derived = derived_contract_status(item);
     let status = item.coded("ref_contract_status_id", contract_status(refs, derived));
-    let fiscal_year = match item.int("fin_year").filter(|year| *year > 0) {
-        Some(fiscal_year) => year(fiscal_year, "fin_year")?,
-        None => signed_at.with_timezone(&Almaty).year(),
+    let fiscal_year = match (item.int("fin_year").filter(|year| *year > 0), signed_at) {
+        (Some(fiscal_year), _) => year(fiscal_year, "fin_year")?,
+        (None, Some(signed_at)) => signed_at.with_timezone(&Almaty).year(),
+        (None, None) => match item.optional_time("crdate")? {
+            Some(created) => created.with_timezone(&Almaty).year(),
+            None => return Err("neither `fin_year`, `sign_date` nor `crdate` tells the contract's year".into()),
+        },
     };
     let mut description = item.name("description_ru", "description_kz");
     if description.ru.is_none() && description.kk.is_none() {
@@ -1081,9 +1089,12 @@ fn map_contract(item: &mut Item<'_>, id: String, refs: &Refs) -> Result<Record, 
 /// The contract's currency (`ref_currency_code`, tenge when absent) and rate to tenge
 /// (`exchange_rate`, required for a foreign currency; 1 for tenge).
 fn currency_and_rate(item: &mut Item<'_>) -> Result<(String, Decimal), String> {
-    let code = item.text("ref_currency_code").unwrap_or_else(|| "KZT".into()).to_ascii_uppercase();
+    let (code, repair) = parse::repaired_code(&item.text("ref_currency_code").unwrap_or_else(|| "KZT".into()));
     let currency =
         parse_currency(&code).map_err(|_| format!("`ref_currency_code` {code:?} is not a known currency"))?;
+    if let Some(repair) = repair {
+        item.repair(format!("`ref_currency_code`: {repair}"));
+    }
     let rate = match item.get("exchange_rate") {
         None => None,
         Some(_) => Some(item.decimal("exchange_rate")?),
@@ -1253,24 +1264,33 @@ mod tests {
     }
 
     /// Counted independently with python3 over `fixtures/goszakup/contract-all-page.json`:
-    /// 47 items have `"sign_date": null` (all with status 330) and are rejected, the other 453
-    /// become contracts. Repairs: 442 of the 453 have a `ref_contract_status_id` outside the
+    /// all 500 items become contracts; 47 have `"sign_date": null` (all with status 330, a
+    /// cancellation reason set) and are stored unsigned, with no signing date and their fiscal
+    /// year from `fin_year`. Repairs: 442 of the 500 have a `ref_contract_status_id` outside the
     /// built-in table {330, 390} (185: 170, 190: 269, 345: 2, 455: 1) and 4 a
     /// `fakt_trade_methods_id` outside {2, 3, 6, 23, 32, 132, 188} (8: 2, 123: 2): 446. With the
     /// unknown statuses derived from the contract's fields: 390 signed, 52 in execution,
-    /// 9 terminated, 2 executed.
+    /// 56 terminated (9 signed, 47 never), 2 executed.
     #[test]
-    fn the_real_contract_page_maps_453_contracts_and_rejects_47_never_signed() {
+    fn the_real_contract_page_maps_all_500_contracts_47_of_them_unsigned() {
         let page = page("contract-all-page.json");
         let parsed = map_page(Collection::Contract, CONTRACT_URL, &page.items, &Refs::new());
         assert_eq!(parsed.len(), 500);
-        assert_eq!(tally(&parsed), (453, 47, 446));
-        for (index, result) in parsed.iter().enumerate() {
-            if let Parsed::Rejected(reject) = result {
-                assert_eq!(reject.location, Location::new(CONTRACT_URL, Some(index as u64 + 1)));
-                assert!(reject.record_id.is_some());
-                assert!(reject.reason.contains("`sign_date` is missing"), "{}", reject.reason);
-            }
+        assert_eq!(tally(&parsed), (500, 0, 446));
+        let unsigned: Vec<&ContractRecord> = parsed
+            .iter()
+            .filter_map(|result| match result {
+                Parsed::Records { records, .. } => match &records[0] {
+                    Record::Contract(contract) if contract.signed_at.is_none() => Some(contract),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        assert_eq!(unsigned.len(), 47);
+        for contract in &unsigned {
+            assert_eq!(contract.status, ContractStatus::Terminated, "{}", contract.upstream_id);
+            assert_eq!(contract.fiscal_year, 2020, "{}", contract.upstream_id);
         }
         let mut statuses: HashMap<String, usize> = HashMap::new();
         for result in &parsed {
@@ -1282,7 +1302,7 @@ mod tests {
             }
         }
         let expected: HashMap<String, usize> =
-            [("signed", 390), ("in_execution", 52), ("terminated", 9), ("executed", 2)]
+            [("signed", 390), ("in_execution", 52), ("terminated", 56), ("executed", 2)]
                 .into_iter()
                 .map(|(name, count)| (name.to_owned(), count))
                 .collect();
@@ -1298,7 +1318,7 @@ mod tests {
         // contract_sum_wnds 599229.03 (VAT included); contract_sum 535025.92 excludes it.
         assert_eq!(contract.amount, Amount::kzt(59_922_903, true));
         // 2020-02-06 17:55:19 in Almaty, which was UTC+6 in 2020.
-        assert_eq!(contract.signed_at, utc(2020, 2, 6, 11, 55, 19));
+        assert_eq!(contract.signed_at, Some(utc(2020, 2, 6, 11, 55, 19)));
         assert_eq!(contract.ends_on, NaiveDate::from_ymd_opt(2020, 12, 31));
         assert_eq!(contract.buyer.bin.as_ref().map(Biin::as_str), Some("020840002810"));
         assert_eq!(contract.buyer.kind, OrganizationKind::StateBody, "is_gu is 1");

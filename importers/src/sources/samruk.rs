@@ -255,8 +255,11 @@ pub fn map_contract_card(location: Location, item: &Value) -> Parsed {
         if let Some(code) =
             item.get("currency").and_then(|c| parse::text(c.get("code")).or_else(|| parse::text(Some(c))))
         {
-            let code = code.to_ascii_uppercase();
+            let (code, repair) = parse::repaired_code(&code);
             parse_currency(&code).map_err(|_| format!("`currency` {code:?} is not a known currency"))?;
+            if let Some(repair) = repair {
+                item.repair(format!("`currency`: {repair}"));
+            }
         }
         let signed_at = item.time("contractDateTime")?;
         let ends_on = item.optional_time("contractEndDateTime")?.map(|end| end.with_timezone(&Almaty).date_naive());
@@ -286,7 +289,7 @@ pub fn map_contract_card(location: Location, item: &Value) -> Parsed {
             status,
             fiscal_year: signed_at.with_timezone(&Almaty).year(),
             description,
-            signed_at,
+            signed_at: Some(signed_at),
             ends_on,
             amount,
         }))
@@ -654,7 +657,7 @@ mod tests {
         assert_eq!(first.tender.as_deref(), Some("1242993"));
         assert_eq!(first.procurement_method, ProcurementMethod::OpenTender);
         assert_eq!(first.status, ContractStatus::Signed);
-        assert_eq!(first.signed_at, utc(2026, 8, 20, 5, 15, 0));
+        assert_eq!(first.signed_at, Some(utc(2026, 8, 20, 5, 15, 0)));
         assert_eq!(first.ends_on, NaiveDate::from_ymd_opt(2026, 12, 31));
         assert_eq!(first.amount, Amount::kzt(1_735_000_000, false));
         assert_eq!(first.description.kk.as_deref(), Some("Техникалық консультациялық қызметтер"));

@@ -57,7 +57,8 @@ impl Walk {
         Walk { buyers: Some(buyers), ..Walk::new(page_size) }
     }
 
-    /// The next page of contracts in `(buyer_id, id)` order; `None` once all are read.
+    /// The next page of contracts in `(buyer_id, id)` order; `None` once all are read. Only
+    /// signed contracts: a draft has no date to measure from, and may never be concluded.
     pub async fn next(&mut self, db: &DatabaseConnection) -> Result<Option<Vec<contract::Model>>, DomainError> {
         if self.done {
             return Ok(None);
@@ -65,6 +66,7 @@ impl Walk {
         let mut page = Vec::new();
         if let Some((buyer_id, id)) = self.after {
             page = contract::Entity::find()
+                .filter(contract::Column::SignedAt.is_not_null())
                 .filter(contract::Column::BuyerId.eq(buyer_id))
                 .filter(contract::Column::Id.gt(id))
                 .order_by_asc(contract::Column::Id)
@@ -74,7 +76,7 @@ impl Walk {
         }
         let missing = self.page_size - page.len() as u64;
         if missing > 0 {
-            let mut later = contract::Entity::find();
+            let mut later = contract::Entity::find().filter(contract::Column::SignedAt.is_not_null());
             if let Some(buyers) = &self.buyers {
                 later = later.filter(contract::Column::BuyerId.is_in(buyers.iter().copied()));
             }
@@ -249,7 +251,12 @@ impl Page {
             payments: self.payments.get(&contract.id).map_or(&[], Vec::as_slice),
             register: self.register.get(&contract.supplier_id).map_or(&[], Vec::as_slice),
             parents: &self.parents,
-            signed_on: kazakhstan_date(contract.signed_at),
+            signed_on: kazakhstan_date(contract.signed_at.ok_or_else(|| {
+                DomainError::Inconsistent(format!(
+                    "contract {} is not signed; only signed ones are walked",
+                    contract.id
+                ))
+            })?),
         })
     }
 }

@@ -419,7 +419,7 @@ mod tests {
             procurement_method: Set(method),
             status: Set(ContractStatus::Signed),
             fiscal_year: Set(2025),
-            signed_at: Set(at("2025-05-05T06:00:00Z")),
+            signed_at: Set(Some(at("2025-05-05T06:00:00Z"))),
             amount_minor: Set(100_000),
             currency: Set("KZT".into()),
             exchange_rate: Set("1".into()),
