@@ -13,7 +13,9 @@
 #                  login flood, the audit log's heads, proofs and verification at 100k and 1M
 #                  events, the findings workflow, the red-flag indicators on 500k OCDS
 #                  releases beside OCP's cardinal, and the red-flag refresh after a small import
-#                  into 200k contracts + 1M payments beside a full one (not a test)
+#                  into 200k contracts + 1M payments beside a full one, and a 10-minute soak of
+#                  mixed open-loop load at 300 requests/s over the demo data (errors, p99, the
+#                  server's peak memory) (not a test)
 #   make build     release build of the `scrutiny` binary (target/release/scrutiny)
 #   make clean     remove build output and the demo database
 
@@ -62,6 +64,7 @@ bench:
 	scripts/bench-findings.sh
 	scripts/bench-indicators.sh
 	scripts/bench-red-flags.sh
+	scripts/bench-soak.sh
 
 conformance:
 	scripts/conformance.sh

@@ -5,9 +5,12 @@
 //! `load` sends requests at a fixed rate whatever the server's pace (open loop: a slow answer
 //! does not delay the next request), measuring each latency from its scheduled start, so
 //! queueing shows in the figures instead of hiding (no coordinated omission).
+//! `soak` does the same over a weighted mix of requests for a long run, sampling the server's
+//! memory, and reports errors and latency per request kind.
 //! `ocds-releases` writes synthetic OCDS compiled releases for the red-flag indicators.
 
 mod ocds_releases;
+mod soak;
 
 use std::time::{Duration, Instant};
 
@@ -80,6 +83,46 @@ enum Command {
         #[arg(long)]
         post_json: Option<String>,
     },
+    /// Open-loop GET load over a weighted mix of paths (the demo-data mix unless `--mix` names
+    /// a file of `weight path [name]` lines) at `rate` a second in all for `seconds`; print one
+    /// JSON line: errors by status, 503s, transport errors and timeouts, latency overall and
+    /// per kind, and the server's memory over time when `--server-pid` is given.
+    Soak {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+        #[arg(long, default_value_t = 300)]
+        rate: u32,
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// A mix file; `{a..b}` in a path is a random integer in that range per request.
+        #[arg(long)]
+        mix: Option<std::path::PathBuf>,
+        /// Requests awaiting their answer at once; a request due past it is not sent and is
+        /// counted as dropped (the client, not the server, is saturated).
+        #[arg(long, default_value_t = 2_000)]
+        max_in_flight: usize,
+        /// A request not answered in full by then counts as a timeout.
+        #[arg(long, default_value_t = 30)]
+        timeout_seconds: u64,
+        /// The server's process, whose VmRSS, VmHWM and CPU time are sampled.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        #[arg(long, default_value_t = 30)]
+        sample_seconds: u64,
+        /// Length of the windows the report splits the run into, to show drift over time.
+        #[arg(long, default_value_t = 60)]
+        window_seconds: u64,
+        /// Seeds the choice of kinds and of ids, so runs send the same sequence.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Request every path of the mix once (ranges at both ends) and fail unless all
+        /// answer 2xx, instead of the load.
+        #[arg(long)]
+        check: bool,
+        /// Print the built-in mix, in the mix-file format, and exit.
+        #[arg(long)]
+        print_mix: bool,
+    },
     /// Append `events` synthetic events to the audit log through the write path (in
     /// transactions of 10,000), to measure tree heads, proofs and verification at that size.
     AuditEvents {
@@ -122,6 +165,46 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Load { base_url, path, rate, seconds, name, post_json } => {
             load(&base_url, &path, rate, seconds, &name, post_json).await
+        }
+        Command::Soak {
+            base_url,
+            rate,
+            seconds,
+            mix,
+            max_in_flight,
+            timeout_seconds,
+            server_pid,
+            sample_seconds,
+            window_seconds,
+            seed,
+            check,
+            print_mix,
+        } => {
+            let mix = match mix {
+                Some(file) => std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?,
+                None => soak::DEMO_MIX.to_owned(),
+            };
+            let timeout = Duration::from_secs(timeout_seconds);
+            if print_mix {
+                print!("{mix}");
+                return Ok(());
+            }
+            if check {
+                return soak::check(&base_url, &mix, timeout).await;
+            }
+            soak::run(soak::Options {
+                base_url,
+                rate,
+                seconds,
+                mix,
+                max_in_flight,
+                timeout,
+                server_pid,
+                sample_seconds,
+                window_seconds,
+                seed,
+            })
+            .await
         }
         Command::AuditEvents { database_url, events } => {
             let db = db::connect(&database_url, &PoolOptions { max_connections: 1, ..Default::default() }).await?;
