@@ -13,6 +13,12 @@
 //! - A `servers` entry: the API is served from the root of wherever the document was fetched.
 //! - Anonymous operations say so with `security: []` (poem-openapi leaves them without the
 //!   key, which linters read as "forgot to say").
+//! - Error responses per operation: every operation shares the one `ApiError`, which declares
+//!   every problem status; an operation keeps those it can answer. Without a request body there
+//!   is no 413 or 415; reads have no 409, 412 or 428 (conflicts and preconditions are for
+//!   writes); anonymous operations have no 401 or 403. 400, 404, 422, 429, 500 and 503 stay
+//!   everywhere (a bad parameter, an unknown object or reference, the rate limit, a failure, a
+//!   shed load).
 
 use serde_yaml::{Mapping, Value};
 
@@ -21,6 +27,7 @@ pub fn for_clients(spec_yaml: &str) -> Value {
     let mut spec: Value = serde_yaml::from_str(spec_yaml).expect("poem-openapi writes YAML");
     simplify_described_refs(&mut spec);
     mark_anonymous_operations(&mut spec);
+    keep_answerable_errors(&mut spec);
     let Value::Mapping(document) = spec else { return spec };
     let mut out = Mapping::new();
     for (key, value) in document {
@@ -68,6 +75,27 @@ fn mark_anonymous_operations(spec: &mut Value) {
             {
                 operation.insert("security".into(), Value::Sequence(Vec::new()));
             }
+        }
+    }
+}
+
+/// Drops the problem statuses an operation cannot answer (see the module comment).
+fn keep_answerable_errors(spec: &mut Value) {
+    let Some(Value::Mapping(paths)) = spec.get_mut("paths") else { return };
+    for (_, methods) in paths.iter_mut() {
+        let Value::Mapping(methods) = methods else { continue };
+        for (method, operation) in methods.iter_mut() {
+            let Value::Mapping(operation) = operation else { continue };
+            let read = matches!(method.as_str(), Some("get" | "head"));
+            let has_body = operation.contains_key("requestBody");
+            let anonymous = operation.get("security").and_then(Value::as_sequence).is_some_and(Vec::is_empty);
+            let Some(Value::Mapping(responses)) = operation.get_mut("responses") else { continue };
+            responses.retain(|status, _| match status.as_str() {
+                Some("413" | "415") => has_body,
+                Some("409" | "412" | "428") => !read,
+                Some("401" | "403") => !anonymous,
+                _ => true,
+            });
         }
     }
 }
@@ -123,5 +151,26 @@ mod tests {
         assert_eq!(clean["servers"][0]["url"], "/");
         let order: Vec<&String> = clean.as_object().unwrap().keys().collect();
         assert_eq!(order.len(), 4);
+    }
+
+    #[test]
+    fn each_operation_keeps_the_errors_it_can_answer() {
+        let all: serde_json::Value = ["200", "400", "401", "403", "404", "409", "412", "413", "415", "428", "503"]
+            .iter()
+            .map(|status| (status.to_string(), serde_json::json!({"description": "d"})))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        let spec = serde_json::json!({"openapi": "3.0.0", "info": {"title": "T"}, "paths": {
+            "/open": {"get": {"responses": all}},
+            "/guarded": {"get": {"security": [{"bearer": []}], "responses": all},
+                         "post": {"security": [{"bearer": []}], "requestBody": {}, "responses": all}}
+        }});
+        let clean: serde_json::Value = serde_json::from_str(&json(&for_clients(&spec.to_string()))).unwrap();
+        let statuses = |path: &str, method: &str| -> Vec<String> {
+            clean["paths"][path][method]["responses"].as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(statuses("/open", "get"), ["200", "400", "404", "503"]);
+        assert_eq!(statuses("/guarded", "get"), ["200", "400", "401", "403", "404", "503"]);
+        assert_eq!(statuses("/guarded", "post").len(), 11, "a guarded write with a body may answer them all");
     }
 }
