@@ -444,6 +444,15 @@ pub async fn import(sink: &mut Sink, mapping: &Mapping, paths: &[PathBuf]) -> Re
     Ok(None)
 }
 
+/// One row read: what it maps to, and where the reader stands after it (the checkpoint).
+struct RowRead {
+    parsed: Parsed,
+    after: csv::Position,
+}
+
+/// Rows the reader may read ahead of the store.
+const READ_AHEAD: usize = 1024;
+
 async fn import_file(
     sink: &mut Sink,
     mapping: &Mapping,
@@ -451,6 +460,46 @@ async fn import_file(
     path: &Path,
     start: Option<(u64, u64)>,
     done_bytes: u64,
+) -> Result<(), ImportError> {
+    // The csv reader's reads block: they run on a blocking thread and hand rows over a bounded
+    // channel, so `serve`'s async workers, which answer requests while a scheduled import runs,
+    // are never held by a file.
+    let (rows, mut received) = tokio::sync::mpsc::channel(READ_AHEAD);
+    let (mapping_for_reader, path_for_reader) = (mapping.clone(), path.to_owned());
+    let reading = tokio::task::spawn_blocking(move || read_rows(&mapping_for_reader, &path_for_reader, start, rows));
+    let mut last = None;
+    while let Some(read) = received.recv().await {
+        sink.push(read.parsed);
+        if sink.full() {
+            sink.commit(Some(checkpoint(index, &read.after))).await?;
+            sink.set_position(done_bytes + read.after.byte());
+        }
+        last = Some(read.after);
+    }
+    reading.await.map_err(|error| ImportError::Input(format!("reading {}: {error}", path.display())))??;
+    let position = match last {
+        Some(position) => position,
+        None => {
+            // No row: the file is read to its header, or resumed at its end.
+            let mut position = csv::Position::new();
+            if let Some((byte, line)) = start {
+                position.set_byte(byte).set_line(line);
+            }
+            position
+        }
+    };
+    sink.commit(Some(checkpoint(index, &position))).await?;
+    sink.set_position(done_bytes + position.byte());
+    Ok(())
+}
+
+/// Reads one file's rows and sends each, mapped, with the reader's position after it. Runs on a
+/// blocking thread: it stops when the receiver is gone (the run failed to write).
+fn read_rows(
+    mapping: &Mapping,
+    path: &Path,
+    start: Option<(u64, u64)>,
+    rows: tokio::sync::mpsc::Sender<RowRead>,
 ) -> Result<(), ImportError> {
     let input = path.display().to_string();
     let open = || File::open(path).map_err(|error| ImportError::Input(format!("opening {input}: {error}")));
@@ -528,7 +577,10 @@ async fn import_file(
             Err(error) => {
                 // A malformed row (an unterminated quote, bad UTF-8 in a quoted field): reject
                 // it and go on from the next line.
-                sink.push(Parsed::Rejected(Reject::new(Location::new(&input, Some(line)), None, error.to_string())));
+                let parsed = Parsed::Rejected(Reject::new(Location::new(&input, Some(line)), None, error.to_string()));
+                if rows.blocking_send(RowRead { parsed, after: reader.position().clone() }).is_err() {
+                    return Ok(());
+                }
                 true
             }
         };
@@ -545,7 +597,7 @@ async fn import_file(
             values: record.iter().map(|field| decode(encoding, field)).collect(),
             repairs: Default::default(),
         };
-        sink.push(match map_row(&row) {
+        let parsed = match map_row(&row) {
             Ok(record) => {
                 let id = row.get("id");
                 let repairs: Vec<Reject> = row
@@ -557,16 +609,11 @@ async fn import_file(
                 Parsed::Records { location, records: vec![record], repairs }
             }
             Err(reason) => Parsed::Rejected(Reject::new(location, row.get("id"), reason)),
-        });
-        if sink.full() {
-            let position = reader.position().clone();
-            sink.commit(Some(checkpoint(index, &position))).await?;
-            sink.set_position(done_bytes + position.byte());
+        };
+        if rows.blocking_send(RowRead { parsed, after: reader.position().clone() }).is_err() {
+            return Ok(());
         }
     }
-    let position = reader.position().clone();
-    sink.commit(Some(checkpoint(index, &position))).await?;
-    sink.set_position(done_bytes + position.byte());
     Ok(())
 }
 
