@@ -113,9 +113,10 @@ pub struct Settings {
     pub http2_max_concurrent_streams: u32,
     /// Exports, bulk downloads, searches and aggregates served at once; past it, 503.
     pub expensive_concurrency: usize,
-    /// The longest one database statement of `serve` may run on PostgreSQL, in seconds; past
-    /// it the database cancels it and the request gets 503. (Command-line imports and
-    /// refreshes have none.) SQLite has no equivalent; the request timeout still answers.
+    /// The longest one database statement of `serve`'s requests may run, in seconds; past it
+    /// the statement is cancelled and the request gets 503. PostgreSQL's `statement_timeout`;
+    /// on SQLite a progress handler interrupts whatever holds a connection that long.
+    /// (Command-line and scheduled imports and refreshes have none.)
     pub statement_timeout_seconds: u64,
     /// Extra trusted CA certificates (PEM) for upstreams with a certificate of their own
     /// (goszakup), for `scrutiny import` and `serve`'s scheduled imports alike.
@@ -265,6 +266,11 @@ impl DatabaseUrl {
         let path = rest.split('?').next().unwrap_or_default();
         (!path.is_empty() && !path.starts_with(":memory:") && !self.0.contains("mode=memory"))
             .then(|| PathBuf::from(path))
+    }
+
+    /// Whether it names an in-memory SQLite database, which lives in its one pool.
+    pub fn is_in_memory(&self) -> bool {
+        self.0.starts_with("sqlite::memory:") || self.0.contains("mode=memory")
     }
 
     /// The URL itself, for connecting. Never log this.

@@ -367,8 +367,20 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish (up to 10 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // Scheduled imports and the red-flag refreshes after them are batch work: they get a
+        // small pool of their own, without the statement timeout that bounds requests (an
+        // in-memory database has only the one pool, which holds it).
+        let batch_db = match (self.settings.imports.is_empty(), self.settings.database_url.is_in_memory()) {
+            (false, false) => domain::db::connect(
+                self.settings.database_url.expose(),
+                &domain::db::PoolOptions { max_connections: 2, ..domain::db::PoolOptions::default() },
+            )
+            .await
+            .map_err(std::io::Error::other)?,
+            _ => self.state.db.clone(),
+        };
         let mut schedule = crate::schedule::spawn(
-            self.state.db.clone(),
+            batch_db,
             &self.settings.imports,
             self.settings.upstream(),
             self.settings.ocds_max_release_bytes,

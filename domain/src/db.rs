@@ -14,8 +14,10 @@ pub struct PoolOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     /// PostgreSQL cancels any statement running longer (`statement_timeout`, set for every
-    /// connection of the pool). `None` for batch work (imports, red-flag refreshes) run
-    /// from the command line. SQLite has no such setting.
+    /// connection of the pool). SQLite has no such setting: a progress handler interrupts
+    /// whatever runs on a connection once it has been out of the pool this long (each request
+    /// takes one for a statement or a short transaction). `None` for batch work (imports,
+    /// red-flag refreshes) run from the command line.
     pub statement_timeout: Option<Duration>,
 }
 
@@ -41,6 +43,7 @@ pub async fn connect(url: &str, options: &PoolOptions) -> Result<DatabaseConnect
         connect
             .map_sqlx_postgres_opts(move |postgres| postgres.options([("statement_timeout", milliseconds.as_str())]));
     }
+    let sqlite_timeout = options.statement_timeout;
     connect
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite
@@ -54,21 +57,42 @@ pub async fn connect(url: &str, options: &PoolOptions) -> Result<DatabaseConnect
         // transaction that fires a search trigger can fail at once with "database is locked".
         // New connections, then idle ones each time they are handed out (a schema change
         // unloads the indexes).
-        .map_sqlx_sqlite_pool_opts(|pool| {
-            pool.after_connect(|connection, _| {
+        .map_sqlx_sqlite_pool_opts(move |pool| {
+            pool.after_connect(move |connection, _| {
                 Box::pin(async move {
                     crate::search::connect_sqlite_indexes(connection).await;
+                    limit_sqlite_statements(connection, sqlite_timeout).await?;
                     Ok(())
                 })
             })
         })
-        .map_sqlx_sqlite_before_acquire(|connection, _| {
+        .map_sqlx_sqlite_before_acquire(move |connection, _| {
             Box::pin(async move {
                 crate::search::connect_sqlite_indexes(connection).await;
+                limit_sqlite_statements(connection, sqlite_timeout).await?;
                 Ok(true)
             })
         });
     Database::connect(connect).await
+}
+
+/// VM steps between two looks at the clock: a few microseconds of work.
+const PROGRESS_STEPS: i32 = 10_000;
+
+/// Arms SQLite's progress handler so that what runs on this connection from now on is
+/// interrupted (`SQLITE_INTERRUPT`, see [`DomainError::is_statement_timeout`]) once `timeout`
+/// has passed; without a timeout, none.
+///
+/// [`DomainError::is_statement_timeout`]: crate::DomainError::is_statement_timeout
+async fn limit_sqlite_statements(
+    connection: &mut sea_orm::sqlx::SqliteConnection,
+    timeout: Option<Duration>,
+) -> Result<(), sea_orm::sqlx::Error> {
+    let Some(timeout) = timeout else { return Ok(()) };
+    let deadline = std::time::Instant::now() + timeout;
+    let mut handle = connection.lock_handle().await?;
+    handle.set_progress_handler(PROGRESS_STEPS, move || std::time::Instant::now() < deadline);
+    Ok(())
 }
 
 /// Applies every pending migration.
@@ -79,4 +103,32 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Whether the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+
+    /// A statement that would run for minutes is interrupted at the timeout, reported as a
+    /// statement timeout, and the connection serves the next request.
+    #[tokio::test]
+    async fn a_sqlite_statement_past_the_timeout_is_interrupted() {
+        let url = "sqlite::memory:";
+        let options = PoolOptions {
+            max_connections: 1,
+            statement_timeout: Some(Duration::from_millis(200)),
+            ..PoolOptions::default()
+        };
+        let db = connect(url, &options).await.unwrap();
+        let endless =
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT COUNT(*) FROM n WHERE x < 0";
+        let started = std::time::Instant::now();
+        let error = db.query_one_raw(Statement::from_string(db.get_database_backend(), endless)).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(crate::DomainError::from(error).is_statement_timeout());
+        let one = db.query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT 1")).await.unwrap();
+        assert_eq!(one.unwrap().try_get_by_index::<i64>(0).unwrap(), 1, "a fresh deadline on the next acquire");
+    }
 }

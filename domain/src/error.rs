@@ -57,13 +57,16 @@ impl DomainError {
     }
 
     /// Whether the database cancelled a statement that ran past its `statement_timeout`
-    /// (PostgreSQL's `query_canceled`, 57014).
+    /// (PostgreSQL's `query_canceled`, 57014; SQLite's `SQLITE_INTERRUPT`, 9, from the progress
+    /// handler `db::connect` arms).
     pub fn is_statement_timeout(&self) -> bool {
         use sea_orm::RuntimeErr;
         match self {
             DomainError::Database(
                 DbErr::Query(RuntimeErr::SqlxError(error)) | DbErr::Exec(RuntimeErr::SqlxError(error)),
-            ) => error.as_database_error().and_then(|database| database.code()).as_deref() == Some("57014"),
+            ) => {
+                matches!(error.as_database_error().and_then(|database| database.code()).as_deref(), Some("57014" | "9"))
+            }
             _ => false,
         }
     }
