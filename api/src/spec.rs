@@ -16,7 +16,8 @@
 //! - Error responses per operation: every operation shares the one `ApiError`, which declares
 //!   every problem status; an operation keeps those it can answer. Without a request body there
 //!   is no 413 or 415; reads have no 409, 412 or 428 (conflicts and preconditions are for
-//!   writes); anonymous operations have no 401 or 403. 400, 404, 422, 429, 500 and 503 stay
+//!   writes); anonymous reads have no 401 or 403 (an anonymous write, a login, may refuse
+//!   credentials). 400, 404, 422, 429, 500 and 503 stay
 //!   everywhere (a bad parameter, an unknown object or reference, the rate limit, a failure, a
 //!   shed load).
 
@@ -93,7 +94,8 @@ fn keep_answerable_errors(spec: &mut Value) {
             responses.retain(|status, _| match status.as_str() {
                 Some("413" | "415") => has_body,
                 Some("409" | "412" | "428") => !read,
-                Some("401" | "403") => !anonymous,
+                // An anonymous write may still refuse credentials (a login, a refresh token).
+                Some("401" | "403") => !(anonymous && read),
                 _ => true,
             });
         }
