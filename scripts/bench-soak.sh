@@ -57,9 +57,11 @@ if [ -n "${BENCH_SOAK_MIX:-}" ]; then mix_args=(--mix "$BENCH_SOAK_MIX"); fi
 "$bench" soak --base-url "$base" "${mix_args[@]}" --check >"$dir/check.jsonl" ||
   { grep -v '"status":200' "$dir/check.jsonl" >&2; exit 1; }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 "$bench" soak --base-url "$base" "${mix_args[@]}" --rate "$rate" --seconds "$seconds" \
   --server-pid "$server_pid" --sample-seconds "$sample_seconds" >"$dir/soak.json"
 
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 alive=$(kill -0 "$server_pid" 2>/dev/null && echo true || echo false)
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status" 2>/dev/null || echo null)
 kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=
@@ -68,9 +70,9 @@ kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; 
 # look after the temporary directory is gone.
 mkdir -p target/bench
 python3 - "$dir/soak.json" "$dir/server.log" "{${rows%,}}" "$idle_rss" "$hwm" "$alive" \
-  target/bench/soak-server-problems.log <<'EOF'
+  target/bench/soak-server-problems.log "$(nproc)" "$load_before" "$load_after" <<'EOF'
 import json, re, sys
-soak_file, log_file, rows, idle_rss, hwm, alive, problems_file = sys.argv[1:]
+soak_file, log_file, rows, idle_rss, hwm, alive, problems_file, cores, load_before, load_after = sys.argv[1:]
 soak = json.load(open(soak_file))
 levels, answered, warnings = {}, {}, []
 with open(log_file, errors="replace") as log, open(problems_file, "w") as kept:
@@ -91,6 +93,8 @@ with open(log_file, errors="replace") as log, open(problems_file, "w") as kept:
 print(json.dumps({
     "soak": soak,
     "rows": json.loads(rows),
+    # The load generator shares the machine with the server; other work on it shows here.
+    "machine": {"cores": int(cores), "loadavg_before": load_before, "loadavg_after": load_after},
     "server": {
         "rss_after_start_kib": int(idle_rss),
         "peak_rss_kib": None if hwm == "null" else int(hwm),
