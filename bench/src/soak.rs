@@ -340,6 +340,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let scheduled = u64::from(options.rate) * options.seconds;
     let in_flight = Arc::new(Semaphore::new(options.max_in_flight));
     let records: Arc<Mutex<Vec<Record>>> = Arc::new(Mutex::new(Vec::with_capacity(scheduled as usize)));
+    let sent = Arc::new(AtomicU64::new(0));
     let finished = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let mut dropped = vec![0u64; kinds.len()];
@@ -354,20 +355,18 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     }
     // Samples the server and tells progress on stderr, so a long run shows growth as it goes.
     let sampler = {
-        let (samples, finished, failed, in_flight) =
-            (samples.clone(), finished.clone(), failed.clone(), in_flight.clone());
-        let (pid, every, cap) =
-            (options.server_pid, Duration::from_secs(options.sample_seconds.max(1)), options.max_in_flight);
+        let (samples, sent, finished, failed) = (samples.clone(), sent.clone(), finished.clone(), failed.clone());
+        let (pid, every) = (options.server_pid, Duration::from_secs(options.sample_seconds.max(1)));
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval_at(started + every, every);
             loop {
                 ticks.tick().await;
                 let t = started.elapsed().as_secs();
+                let done = finished.load(Ordering::Relaxed);
                 let mut line = format!(
-                    "soak t={t}s finished={} not-ok={} in-flight={}",
-                    finished.load(Ordering::Relaxed),
+                    "soak t={t}s finished={done} not-ok={} in-flight={}",
                     failed.load(Ordering::Relaxed),
-                    cap - in_flight.available_permits()
+                    sent.load(Ordering::Relaxed) - done
                 );
                 if let Some((rss, hwm, cpu)) = pid.and_then(process_sample) {
                     samples.lock().unwrap().push(json!({"t_s": t, "rss_kib": rss, "hwm_kib": hwm, "cpu_s": cpu}));
@@ -395,6 +394,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             dropped[kind] += 1;
             continue;
         };
+        sent.fetch_add(1, Ordering::Relaxed);
         peak_in_flight = peak_in_flight.max(options.max_in_flight - in_flight.available_permits());
         let url = format!("{}{}", options.base_url, kinds[kind].render(&mut rng));
         let (client, records, finished, failed, timeout) =
