@@ -270,7 +270,7 @@ impl DatabaseUrl {
 
     /// Whether it names an in-memory SQLite database, which lives in its one pool.
     pub fn is_in_memory(&self) -> bool {
-        self.0.starts_with("sqlite::memory:") || self.0.contains("mode=memory")
+        domain::db::is_in_memory(&self.0)
     }
 
     /// The URL itself, for connecting. Never log this.

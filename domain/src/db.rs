@@ -32,7 +32,7 @@ impl Default for PoolOptions {
 /// otherwise see its own empty database.
 pub async fn connect(url: &str, options: &PoolOptions) -> Result<DatabaseConnection, DbErr> {
     let mut connect = ConnectOptions::new(url.to_owned());
-    let in_memory = url.starts_with("sqlite::memory:") || url.contains("mode=memory");
+    let in_memory = is_in_memory(url);
     connect
         .max_connections(if in_memory { 1 } else { options.max_connections })
         .min_connections(if in_memory { 1 } else { 0 })
@@ -93,6 +93,34 @@ async fn limit_sqlite_statements(
     let mut handle = connection.lock_handle().await?;
     handle.set_progress_handler(PROGRESS_STEPS, move || std::time::Instant::now() < deadline);
     Ok(())
+}
+
+/// Whether `url` names an in-memory SQLite database, which lives only in its one pool.
+pub fn is_in_memory(url: &str) -> bool {
+    url.starts_with("sqlite::memory:") || url.contains("mode=memory")
+}
+
+/// Ids per `IN (…)` list: well under both engines' limits on bound parameters.
+pub const IN_CHUNK: usize = 5_000;
+
+/// Every row of `E` whose `column` is one of `ids`, a chunk of [`IN_CHUNK`] ids per query.
+pub async fn find_in<E: sea_orm::EntityTrait>(
+    db: &DatabaseConnection,
+    column: E::Column,
+    ids: &[i64],
+) -> Result<Vec<E::Model>, crate::DomainError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        rows.extend(E::find().filter(column.is_in(chunk.iter().copied())).all(db).await?);
+    }
+    Ok(rows)
+}
+
+/// `text` for a LIKE pattern with `\` as the escape character: its `%` and `_` match only
+/// themselves.
+pub(crate) fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Applies every pending migration.

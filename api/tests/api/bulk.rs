@@ -123,25 +123,6 @@ fn stored(dir: &tempfile::TempDir) -> Vec<String> {
     names
 }
 
-async fn insert_organizations(app: &TestApp, tag: &str, count: usize) {
-    use domain::entities::{OrganizationKind, organization};
-    use sea_orm::{ActiveModelTrait, Set};
-    for n in 0..count {
-        organization::ActiveModel {
-            name_ru: Set(Some(format!("ТОО \"{tag} {n}\""))),
-            kind: Set(OrganizationKind::Supplier),
-            source: Set("test".into()),
-            upstream_id: Set(format!("{tag}-{n}")),
-            fetched_at: Set(chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap()),
-            content_hash: Set("0".repeat(64)),
-            ..Default::default()
-        }
-        .insert(&app.db)
-        .await
-        .unwrap();
-    }
-}
-
 async fn data_version(app: &TestApp) -> i64 {
     domain::cache::ResultCache::data_version(&app.db).await.unwrap()
 }
@@ -170,7 +151,7 @@ fn gunzip(bytes: &[u8]) -> String {
 async fn a_second_download_at_the_same_version_is_served_from_storage_without_a_rebuild() {
     use std::os::unix::fs::MetadataExt;
     let (app, dir) = app_with_bulk_dir().await;
-    insert_organizations(&app, "Поставщик", 3).await;
+    app.insert_suppliers("Поставщик", 3).await;
     let version = data_version(&app).await;
 
     let first = app.get("/v1/bulk/organizations.csv.gz").await;
@@ -217,7 +198,7 @@ async fn a_second_download_at_the_same_version_is_served_from_storage_without_a_
 #[tokio::test]
 async fn a_write_changes_the_etag_and_the_content_and_old_versions_are_removed() {
     let (app, dir) = app_with_bulk_dir().await;
-    insert_organizations(&app, "Старый", 2).await;
+    app.insert_suppliers("Старый", 2).await;
     let before = app.get("/v1/bulk/organizations.jsonl.gz").await;
     let old_tag = header(&before, "etag").to_owned();
     assert_eq!(gunzip(&before.bytes().await.unwrap()).lines().count(), 2);
@@ -230,7 +211,7 @@ async fn a_write_changes_the_etag_and_the_content_and_old_versions_are_removed()
     let unchanged = get_with(&app, "/v1/bulk/organizations.jsonl.gz", &[("if-none-match", &listed)]).await;
     assert_eq!(unchanged.status(), 304, "a tag in a list");
 
-    insert_organizations(&app, "Новый", 1).await;
+    app.insert_suppliers("Новый", 1).await;
     let version = data_version(&app).await;
     let after = get_with(&app, "/v1/bulk/organizations.jsonl.gz", &[("if-none-match", &old_tag)]).await;
     assert_eq!(after.status(), 200, "the client's copy is stale");
@@ -250,7 +231,7 @@ async fn a_write_changes_the_etag_and_the_content_and_old_versions_are_removed()
 #[tokio::test]
 async fn ranges_give_exactly_those_bytes_and_reassemble_the_file() {
     let (app, _dir) = app_with_bulk_dir().await;
-    insert_organizations(&app, "Поставщик", 200).await;
+    app.insert_suppliers("Поставщик", 200).await;
     let path = "/v1/bulk/organizations.csv.gz";
     let whole = app.get(path).await;
     let etag = header(&whole, "etag").to_owned();

@@ -167,6 +167,27 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// Stores `count` suppliers named `ТОО "{tag} {n}"` (upstream ids `{tag}-{n}`), all fetched
+    /// at one fixed moment, so that their pages and files are the same on every run.
+    pub async fn insert_suppliers(&self, tag: &str, count: usize) {
+        use domain::entities::{OrganizationKind, organization};
+        use sea_orm::{ActiveModelTrait, Set};
+        for n in 0..count {
+            organization::ActiveModel {
+                name_ru: Set(Some(format!("ТОО \"{tag} {n}\""))),
+                kind: Set(OrganizationKind::Supplier),
+                source: Set("test".into()),
+                upstream_id: Set(format!("{tag}-{n}")),
+                fetched_at: Set(chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap()),
+                content_hash: Set("0".repeat(64)),
+                ..Default::default()
+            }
+            .insert(&self.db)
+            .await
+            .unwrap();
+        }
+    }
+
     /// The URL of the app's database, for tools run beside the server (`scrutiny import`).
     pub fn database_url(&self) -> &str {
         &self._database.url

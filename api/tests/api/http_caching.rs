@@ -1,25 +1,11 @@
-use domain::entities::{OrganizationKind, organization};
 use reqwest::Response;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::ConnectionTrait;
 
 use crate::helpers::{TestApp, spawn_app};
 
 async fn app_with_organizations(count: usize) -> TestApp {
     let app = spawn_app().await;
-    for n in 0..count {
-        organization::ActiveModel {
-            name_ru: Set(Some(format!("ТОО \"Поставщик {n}\""))),
-            kind: Set(OrganizationKind::Supplier),
-            source: Set("test".into()),
-            upstream_id: Set(format!("supplier-{n}")),
-            fetched_at: Set(chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap()),
-            content_hash: Set("0".repeat(64)),
-            ..Default::default()
-        }
-        .insert(&app.db)
-        .await
-        .unwrap();
-    }
+    app.insert_suppliers("Поставщик", count).await;
     app
 }
 

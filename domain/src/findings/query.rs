@@ -35,10 +35,6 @@ pub struct FindingFilter {
     pub record: Option<LinkRef>,
 }
 
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
 impl Findings {
     /// A page of the findings this actor may see, in id order.
     pub async fn list(
@@ -127,7 +123,7 @@ impl Findings {
             query = query.filter(finding::Column::CreatedAt.lt(super::calendar::end_of_day(to)));
         }
         if let Some(q) = &filter.q {
-            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+            let pattern = format!("%{}%", crate::db::escape_like(&q.to_lowercase()));
             let mut any = Condition::any();
             for column in [
                 finding::Column::TitleRu,

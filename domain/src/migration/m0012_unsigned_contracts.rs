@@ -33,7 +33,7 @@ impl MigrationTrait for Migration {
             DbBackend::Postgres => {
                 db.execute_unprepared(r#"ALTER TABLE "contracts" ALTER COLUMN "signed_at" DROP NOT NULL"#).await?;
             }
-            DbBackend::Sqlite => edit_sqlite_definition(db, SQLITE_NOT_NULL, SQLITE_NULLABLE).await?,
+            DbBackend::Sqlite => rebuild_sqlite_contracts(db, SQLITE_NOT_NULL, SQLITE_NULLABLE).await?,
             other => {
                 return Err(DbErr::Migration(format!(
                     "unsigned contracts support SQLite and PostgreSQL, not {other:?}"
@@ -65,14 +65,14 @@ impl MigrationTrait for Migration {
             DbBackend::Postgres => {
                 db.execute_unprepared(r#"ALTER TABLE "contracts" ALTER COLUMN "signed_at" SET NOT NULL"#).await?;
             }
-            _ => edit_sqlite_definition(db, SQLITE_NULLABLE, SQLITE_NOT_NULL).await?,
+            _ => rebuild_sqlite_contracts(db, SQLITE_NULLABLE, SQLITE_NOT_NULL).await?,
         }
         Ok(())
     }
 }
 
 /// Rebuilds `contracts` with `from` replaced by `to` in its definition.
-async fn edit_sqlite_definition(db: &SchemaManagerConnection<'_>, from: &str, to: &str) -> Result<(), DbErr> {
+async fn rebuild_sqlite_contracts(db: &SchemaManagerConnection<'_>, from: &str, to: &str) -> Result<(), DbErr> {
     use sea_orm::sqlx::{self, AssertSqlSafe, Row};
     let SchemaManagerConnection::Connection(connection) = db else {
         return Err(DbErr::Migration("m0012 runs outside a transaction: it holds a connection of its own".into()));

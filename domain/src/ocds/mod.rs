@@ -22,6 +22,7 @@ use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFil
 use serde_json::{Map, Value, json};
 
 use crate::DomainError;
+use crate::db::find_in;
 use crate::entities::{
     ContractStatus, ProcurementMethod, TenderStatus, award, bid, budget_line, contract, contract_amendment, lot,
     organization, payment, plan_item, tender,
@@ -136,8 +137,6 @@ const BIN_SCHEME: &str = "KZ-BIN";
 const ENSTRU_SCHEME: &str = "ENSTRU";
 /// Kazakhstan's single time zone (UTC+5 since March 2024), for dates known only to the day.
 const KAZAKHSTAN_OFFSET: &str = "+05:00";
-/// Ids per `IN (...)` list, well under SQLite's 32,766 bind parameters.
-const IN_CHUNK: usize = 5_000;
 /// Tiyn in a tenge, cents in a dollar: every currency stored has two decimals.
 const MINOR_PER_MAJOR: i64 = 100;
 /// Amounts in minor units below this have at most 15 significant digits, so the JSON number
@@ -234,6 +233,14 @@ fn money(minor_units: i64, currency: &str) -> Value {
 /// RFC 3339, UTC, with fractional seconds only where the source had them.
 fn date_time(at: DateTime<Utc>) -> Value {
     Value::String(at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+/// An OCDS period from whichever of its ends is known; none when neither is.
+fn period(start: Option<Value>, end: Option<Value>) -> Option<Value> {
+    let mut period = Map::new();
+    period.extend(start.map(|start| ("startDate".to_owned(), start)));
+    period.extend(end.map(|end| ("endDate".to_owned(), end)));
+    (!period.is_empty()).then_some(Value::Object(period))
 }
 
 /// A day-precision end date as the last second of that day in Kazakhstan.
@@ -488,7 +495,7 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> Option<i64>) -> HashMap<i64, Vec<T
 }
 
 /// Every row the processes' releases need, loaded whatever their number with one `IN (...)`
-/// query per table (per [`IN_CHUNK`] ids): about ten queries a page.
+/// query per table (per [`crate::db::IN_CHUNK`] ids): about ten queries a page.
 pub struct LoadedRows {
     pub organizations: Vec<organization::Model>,
     pub plan_items: Vec<plan_item::Model>,
@@ -711,15 +718,8 @@ impl ProcessRows {
             tender_object.insert("procurementMethod".into(), code.into());
         }
         tender_object.insert("procurementMethodDetails".into(), stored(tender.procurement_method));
-        let mut period = Map::new();
-        if let Some(start) = tender.bids_open_at {
-            period.insert("startDate".into(), date_time(start));
-        }
-        if let Some(end) = tender.bids_close_at {
-            period.insert("endDate".into(), date_time(end));
-        }
-        if !period.is_empty() {
-            tender_object.insert("tenderPeriod".into(), Value::Object(period));
+        if let Some(period) = period(tender.bids_open_at.map(date_time), tender.bids_close_at.map(date_time)) {
+            tender_object.insert("tenderPeriod".into(), period);
         }
         // Only where bids are published: their absence says nothing about how many there were.
         if !bids.is_empty() {
@@ -843,15 +843,8 @@ impl ProcessRows {
         );
         object.insert("status".into(), contract_status_code(contract.status).into());
         object.insert("statusDetails".into(), stored(contract.status));
-        let mut period = Map::new();
-        if let Some(signed_at) = contract.signed_at {
-            period.insert("startDate".into(), date_time(signed_at));
-        }
-        if let Some(ends_on) = contract.ends_on {
-            period.insert("endDate".into(), end_of_day(ends_on));
-        }
-        if !period.is_empty() {
-            object.insert("period".into(), Value::Object(period));
+        if let Some(period) = period(contract.signed_at.map(date_time), contract.ends_on.map(end_of_day)) {
+            object.insert("period".into(), period);
         }
         object.insert("value".into(), money(contract.amount_minor, &contract.currency));
         if let Some(signed_at) = contract.signed_at {
@@ -998,19 +991,6 @@ fn ids(set: BTreeSet<i64>) -> Vec<i64> {
     set.into_iter().collect()
 }
 
-/// Every row of `E` whose `column` is one of `ids`, a chunk of ids per query.
-async fn find_in<E: EntityTrait>(
-    db: &DatabaseConnection,
-    column: E::Column,
-    ids: &[i64],
-) -> Result<Vec<E::Model>, DomainError> {
-    let mut rows = Vec::new();
-    for chunk in ids.chunks(IN_CHUNK) {
-        rows.extend(E::find().filter(column.is_in(chunk.iter().copied())).all(db).await?);
-    }
-    Ok(rows)
-}
-
 /// One page of compiled releases.
 #[derive(Debug, Clone)]
 pub struct ReleasePage {
@@ -1144,7 +1124,8 @@ async fn find_process(db: &DatabaseConnection, target: OcidTarget<'_>) -> Result
             ocid.to_owned(),
             // `_` and `%` in an ocid are escaped, or LIKE would read them as wildcards.
             contract::Column::UpstreamId.like(
-                sea_orm::sea_query::LikeExpr::new(format!("{}{IMPORTED_CONTRACT}%", escape_like(ocid))).escape('\\'),
+                sea_orm::sea_query::LikeExpr::new(format!("{}{IMPORTED_CONTRACT}%", crate::db::escape_like(ocid)))
+                    .escape('\\'),
             ),
         ),
     };
@@ -1164,10 +1145,6 @@ async fn find_process(db: &DatabaseConnection, target: OcidTarget<'_>) -> Result
         .one(db)
         .await?;
     Ok(direct.map(Process::Direct))
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn publisher() -> Value {

@@ -15,12 +15,13 @@ use domain::entities::{
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use domain::db::find_in;
+
 use super::facts::{ContractFacts, kazakhstan_date};
 
 /// Contracts per page.
 pub const PAGE: u64 = 5_000;
-/// Ids per `IN (...)` list: well under SQLite's 32,766 bind parameters and PostgreSQL's 65,535.
-pub const IN_CHUNK: usize = 5_000;
+pub use domain::db::IN_CHUNK;
 
 /// Which related rows the enabled indicators read.
 #[derive(Debug, Clone, Copy, Default)]
@@ -275,17 +276,4 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
         groups.entry(key(&row)).or_default().push(row);
     }
     groups
-}
-
-/// Every row of `E` whose `column` is one of `ids`, a chunk of ids per query.
-async fn find_in<E: EntityTrait>(
-    db: &DatabaseConnection,
-    column: E::Column,
-    ids: &[i64],
-) -> Result<Vec<E::Model>, DomainError> {
-    let mut rows = Vec::new();
-    for chunk in ids.chunks(IN_CHUNK) {
-        rows.extend(E::find().filter(column.is_in(chunk.iter().copied())).all(db).await?);
-    }
-    Ok(rows)
 }
